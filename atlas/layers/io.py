@@ -1,0 +1,259 @@
+"""Safe access to input files: archives, vector sources, CRS resolution, format sniffing.
+
+Every reader goes through here, so the hostile-input guards (zip bombs, path traversal,
+disguised files, truncated shapefiles) hold for every layer.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import tarfile
+import zipfile
+from contextlib import contextmanager
+from functools import lru_cache
+from pathlib import Path, PurePosixPath
+from tempfile import TemporaryDirectory
+from collections.abc import Iterator
+
+import geopandas as gpd
+import pyogrio
+from pyproj import CRS, Transformer
+from pyproj.exceptions import CRSError
+
+from atlas.errors import HostileInput, InvalidInput, UnknownCRS
+from atlas.settings import IngestSettings
+from atlas.types import STORAGE_CRS
+
+ARCHIVE_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2")
+VECTOR_SUFFIXES = (".geojson", ".json", ".gpkg", ".shp", ".csv", ".fgb", ".parquet")
+# A column name must be a plain identifier: the standards' names are, and anything else
+# (quotes, semicolons, spaces, SQL) is refused before it can reach a store.
+SAFE_COLUMN = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]{0,62}$")
+
+
+def resolve_crs(value: str | int | CRS | None) -> CRS | None:
+    """A pyproj CRS from 'EPSG:2154', '2154', a WKT or an OGC URI; UnknownCRS when unresolvable."""
+    if value is None or isinstance(value, CRS):
+        return value
+    text = str(value).strip()
+    if text.isdigit():
+        text = f"EPSG:{text}"
+    try:
+        return CRS.from_user_input(text)
+    except CRSError as exc:
+        raise UnknownCRS(f"unknown CRS '{text[:60]}'") from exc
+
+
+@lru_cache(maxsize=64)
+def transformer(source: str, target: str = STORAGE_CRS) -> Transformer:
+    """A cached transformer, always x=easting/longitude, y=northing/latitude."""
+    return Transformer.from_crs(source, target, always_xy=True)
+
+
+def check_column_names(columns: list[str]) -> None:
+    """Refuse column names that are not plain identifiers (a column named like SQL, say)."""
+    bad = [c for c in columns if c != "geometry" and not SAFE_COLUMN.match(str(c))]
+    if bad:
+        shown = ", ".join(repr(str(c)[:40]) for c in bad[:3])
+        raise HostileInput(f"column names must be plain identifiers; refused: {shown}")
+
+
+def _check_member_name(name: str) -> None:
+    path = PurePosixPath(name.replace("\\", "/"))
+    if path.is_absolute() or ".." in path.parts or re.match(r"^[A-Za-z]:", name):
+        raise HostileInput(f"archive member '{name[:80]}' points outside the archive")
+
+
+def _check_zip(archive: zipfile.ZipFile, compressed_size: int, limits: IngestSettings) -> None:
+    infos = archive.infolist()
+    if len(infos) > limits.max_archive_members:
+        raise HostileInput(f"archive has {len(infos)} members, more than {limits.max_archive_members}")
+    total = 0
+    for info in infos:
+        _check_member_name(info.filename)
+        if info.external_attr >> 28 == 0o12:  # symlink in the Unix mode bits
+            raise HostileInput(f"archive member '{info.filename[:80]}' is a symbolic link")
+        total += info.file_size
+    if total > limits.max_archive_bytes:
+        raise HostileInput(f"archive expands to {total} bytes, more than {limits.max_archive_bytes}")
+    if compressed_size and total / compressed_size > limits.max_compression_ratio:
+        raise HostileInput(
+            f"archive compression ratio {total / compressed_size:.0f}:1 looks like a zip bomb"
+        )
+
+
+def _check_tar(archive: tarfile.TarFile, limits: IngestSettings) -> None:
+    total = 0
+    members = archive.getmembers()
+    if len(members) > limits.max_archive_members:
+        raise HostileInput(f"archive has {len(members)} members, more than {limits.max_archive_members}")
+    for member in members:
+        _check_member_name(member.name)
+        if member.issym() or member.islnk() or member.isdev():
+            raise HostileInput(f"archive member '{member.name[:80]}' is a link or a device")
+        total += member.size
+    if total > limits.max_archive_bytes:
+        raise HostileInput(f"archive expands to {total} bytes, more than {limits.max_archive_bytes}")
+
+
+def is_archive(path: Path) -> bool:
+    """True for the archive formats Atlas unpacks."""
+    return path.name.lower().endswith(ARCHIVE_SUFFIXES)
+
+
+@contextmanager
+def unpacked(path: Path, limits: IngestSettings | None = None) -> Iterator[Path]:
+    """Yield a directory holding the archive's files, after the safety checks; or the path itself."""
+    if not is_archive(path):
+        yield path
+        return
+    limits = limits or IngestSettings()
+    with TemporaryDirectory(prefix="atlas-unpack-") as tmp:
+        target = Path(tmp)
+        try:
+            if path.name.lower().endswith(".zip"):
+                with zipfile.ZipFile(path) as archive:
+                    _check_zip(archive, path.stat().st_size, limits)
+                    _extract_zip_capped(archive, target, limits)
+            else:
+                with tarfile.open(path) as archive:
+                    _check_tar(archive, limits)
+                    archive.extractall(target, filter="data")
+        except (zipfile.BadZipFile, tarfile.TarError, EOFError) as exc:
+            raise InvalidInput(f"'{path.name}' is not a readable archive: {exc}") from exc
+        yield target
+
+
+def _extract_zip_capped(archive: zipfile.ZipFile, target: Path, limits: IngestSettings) -> None:
+    # The declared sizes can lie: count the bytes really written as well.
+    written = 0
+    for info in archive.infolist():
+        if info.is_dir():
+            continue
+        dest = target / PurePosixPath(info.filename.replace("\\", "/"))
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        with archive.open(info) as src, open(dest, "wb") as out:
+            while chunk := src.read(1 << 20):
+                written += len(chunk)
+                if written > limits.max_archive_bytes:
+                    raise HostileInput("archive expands beyond the size cap (zip bomb)")
+                out.write(chunk)
+
+
+def find_sources(directory: Path, suffixes: tuple[str, ...] = VECTOR_SUFFIXES) -> list[Path]:
+    """Data files inside an unpacked archive, sorted, hidden files skipped."""
+    found = [
+        p
+        for p in sorted(directory.rglob("*"))
+        if p.is_file() and p.name.lower().endswith(suffixes) and not p.name.startswith((".", "__"))
+    ]
+    return found
+
+
+def single_source(path: Path, suffixes: tuple[str, ...] = VECTOR_SUFFIXES) -> Path:
+    """The one data file of a path that may be a directory of an unpacked archive."""
+    if path.is_file():
+        return path
+    found = find_sources(path, suffixes)
+    if not found:
+        raise InvalidInput(f"no file with a supported extension ({', '.join(suffixes)}) found")
+    if len(found) > 1:
+        names = ", ".join(p.name for p in found[:5])
+        raise InvalidInput(f"several data files found ({names}); give one of them")
+    return found[0]
+
+
+def _check_shapefile(path: Path) -> None:
+    """Catch a truncated or incomplete shapefile before GDAL reads garbage from it."""
+    stem = path.with_suffix("")
+    missing = [ext for ext in (".shx", ".dbf") if not _sibling(stem, ext)]
+    if missing:
+        raise InvalidInput(f"shapefile '{path.name}' is incomplete: missing {', '.join(missing)}")
+    data = path.read_bytes()[:100]
+    if len(data) < 100 or int.from_bytes(data[:4], "big") != 9994:
+        raise InvalidInput(f"shapefile '{path.name}' is truncated or not a shapefile")
+    declared = int.from_bytes(data[24:28], "big") * 2  # file length in 16-bit words
+    actual = path.stat().st_size
+    if declared != actual:
+        raise InvalidInput(
+            f"shapefile '{path.name}' is truncated: header says {declared} bytes, file has {actual}"
+        )
+
+
+def _sibling(stem: Path, ext: str) -> Path | None:
+    for candidate in (stem.with_suffix(ext), stem.with_suffix(ext.upper())):
+        if candidate.exists():
+            return candidate
+    return None
+
+
+def read_vector(
+    path: Path,
+    *,
+    crs: str | None = None,
+    layer: str | None = None,
+    columns: list[str] | None = None,
+) -> gpd.GeoDataFrame:
+    """Read one vector source with GDAL (pyogrio), its CRS from the file or from ``crs``.
+
+    A CRS given by the caller overrides the file's only when the file has none; when both
+    exist and differ, the file wins and the caller gets an error (silently re-labelling
+    coordinates would misplace every feature).
+    """
+    if path.suffix.lower() == ".shp":
+        _check_shapefile(path)
+    try:
+        frame = pyogrio.read_dataframe(path, layer=layer, columns=columns, use_arrow=False)
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+        raise InvalidInput(f"cannot read '{path.name}': {_gdal_message(exc)}") from exc
+    except pyogrio.errors.CRSError as exc:
+        raise InvalidInput(f"'{path.name}' declares a CRS that cannot be read") from exc
+    check_column_names([str(c) for c in frame.columns])
+    return assign_crs(frame, crs, source_name=path.name)
+
+
+def assign_crs(frame: gpd.GeoDataFrame, crs: str | None, *, source_name: str) -> gpd.GeoDataFrame:
+    """Give the frame its CRS: the file's, else the caller's, else an error."""
+    given = resolve_crs(crs)
+    if frame.crs is None:
+        if given is None:
+            raise InvalidInput(f"'{source_name}' carries no CRS: give one with --crs EPSG:XXXX")
+        return frame.set_crs(given, allow_override=True)
+    if given is not None and not frame.crs.equals(given):
+        file_crs = frame.crs.to_string()
+        raise InvalidInput(
+            f"'{source_name}' declares {file_crs} but --crs says {given.to_string()}; remove --crs"
+        )
+    return frame
+
+
+def _gdal_message(exc: Exception) -> str:
+    # GDAL messages name the full path; keep only the first line and strip directories.
+    text = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
+    return re.sub(r"(/[^\s:'\"]+)+/", "", text)[:200]
+
+
+def to_storage_crs(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Reproject to EPSG:2154 (geopandas uses always_xy, so lon/lat order is right)."""
+    if frame.crs is None:
+        raise InvalidInput("no CRS known for the input")
+    if frame.crs.to_epsg() == 2154:
+        return frame
+    return frame.to_crs(STORAGE_CRS)
+
+
+def sniff_bytes(path: Path, size: int = 512) -> bytes:
+    """The first bytes of a file, to check what it really is."""
+    with open(path, "rb") as fh:
+        return fh.read(size)
+
+
+def read_text_lines(raw: bytes) -> io.StringIO:
+    """Decode bytes as UTF-8 (with or without BOM), else Latin-1 (older French exports)."""
+    for encoding in ("utf-8-sig", "cp1252"):
+        try:
+            return io.StringIO(raw.decode(encoding))
+        except UnicodeDecodeError:
+            continue
+    raise InvalidInput("the file is neither UTF-8 nor Windows-1252 text")

@@ -1,0 +1,68 @@
+"""Settings from the environment, prefix ``ATLAS_``; one class per concern."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class StoreSettings(BaseSettings):
+    """Where the data lives: PostGIS when a ``postgresql://`` URL is set, else the embedded store."""
+
+    model_config = SettingsConfigDict(env_prefix="ATLAS_", extra="ignore")
+
+    database_url: SecretStr | None = None
+    data_dir: Path = Field(default=Path("atlas-data"))
+    statement_timeout_ms: int = Field(default=30_000, ge=100)
+    pool_size: int = Field(default=5, ge=1, le=100)
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_only(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        url = value.get_secret_value()
+        if not url.startswith(("postgresql://", "postgresql+psycopg://", "postgres://")):
+            raise ValueError("ATLAS_DATABASE_URL must be a postgresql:// URL")
+        return value
+
+    @property
+    def uses_postgis(self) -> bool:
+        """True when the PostGIS store is selected."""
+        return self.database_url is not None
+
+
+class IngestSettings(BaseSettings):
+    """Limits that protect ingest from hostile or broken input."""
+
+    model_config = SettingsConfigDict(env_prefix="ATLAS_INGEST_", extra="ignore")
+
+    max_archive_bytes: int = Field(default=2 * 1024**3, description="uncompressed size cap of an archive")
+    max_compression_ratio: float = Field(default=200.0, description="zip-bomb guard: uncompressed/compressed")
+    max_archive_members: int = Field(default=10_000)
+    max_raster_pixels: int = Field(default=40_000 * 40_000, description="width x height cap of a raster")
+    max_raster_bytes: int = Field(default=8 * 1024**3)
+
+
+class ApiSettings(BaseSettings):
+    """HTTP server settings."""
+
+    model_config = SettingsConfigDict(env_prefix="ATLAS_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    default_limit: int = Field(default=100, ge=1)
+    max_limit: int = Field(default=10_000, ge=1)
+    public_url: str | None = None
+
+
+class Settings(BaseSettings):
+    """All settings of one Atlas deployment."""
+
+    model_config = SettingsConfigDict(env_prefix="ATLAS_", extra="ignore")
+
+    store: StoreSettings = Field(default_factory=StoreSettings)
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
