@@ -17,7 +17,9 @@ from typing import Literal
 import geopandas as gpd
 
 FieldType = Literal["string", "integer", "number", "boolean", "date", "datetime"]
-GeometryType = Literal["Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon"]
+GeometryType = Literal[
+    "Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon"
+]
 
 
 class Classification(enum.StrEnum):

@@ -71,13 +71,17 @@ class IngestReport:
         }
 
 
-def conform(result: ReadResult, layer: VectorLayer, *, source: str) -> tuple[gpd.GeoDataFrame, IngestReport]:
+def conform(
+    result: ReadResult, layer: VectorLayer, *, source: str
+) -> tuple[gpd.GeoDataFrame, IngestReport]:
     """Validate and normalise ``result`` to ``layer``; the rows kept and the report."""
     frame = result.frame
     report = IngestReport(
         collection_id=layer.collection_id,
         source=source,
-        rows_read=result.rows_read if result.rows_read is not None else len(frame) + len(result.rejected),
+        rows_read=result.rows_read
+        if result.rows_read is not None
+        else len(frame) + len(result.rejected),
         rejected=list(result.rejected),
         notes=list(result.notes),
     )
@@ -86,7 +90,9 @@ def conform(result: ReadResult, layer: VectorLayer, *, source: str) -> tuple[gpd
     bad: dict[int, str] = {}
     columns: dict[str, pd.Series] = {}
     for spec in layer.fields:
-        columns[spec.name] = _coerce(frame[spec.name] if spec.name in frame else None, spec, len(frame), bad)
+        columns[spec.name] = _coerce(
+            frame[spec.name] if spec.name in frame else None, spec, len(frame), bad
+        )
     geometry = _repair_geometries(frame, layer, report, bad)
     out = gpd.GeoDataFrame(columns, geometry=geometry, crs=frame.crs)
     _check_ids(out, layer, bad)
@@ -114,7 +120,9 @@ def _check_columns(frame: gpd.GeoDataFrame, layer: VectorLayer) -> None:
         )
 
 
-def _coerce(values: pd.Series | None, spec: FieldSpec, length: int, bad: dict[int, str]) -> pd.Series:
+def _coerce(
+    values: pd.Series | None, spec: FieldSpec, length: int, bad: dict[int, str]
+) -> pd.Series:
     if values is None:
         values = pd.Series([None] * length, dtype="object")
     values = values.reset_index(drop=True)
@@ -122,7 +130,9 @@ def _coerce(values: pd.Series | None, spec: FieldSpec, length: int, bad: dict[in
     converted = _convert(values.where(~missing, None), spec)
     failed = converted.isna() & ~missing
     for index in np.flatnonzero(failed.to_numpy()):
-        bad.setdefault(int(index), f"{spec.name}: '{str(values.iloc[index])[:40]}' is not a valid {spec.type}")
+        bad.setdefault(
+            int(index), f"{spec.name}: '{str(values.iloc[index])[:40]}' is not a valid {spec.type}"
+        )
     if spec.required:
         for index in np.flatnonzero(missing.to_numpy()):
             bad.setdefault(int(index), f"{spec.name} is required but empty")
@@ -130,7 +140,9 @@ def _coerce(values: pd.Series | None, spec: FieldSpec, length: int, bad: dict[in
         allowed = set(spec.enum)
         for index, value in converted.items():
             if value is not None and value == value and value not in allowed:
-                bad.setdefault(int(index), f"{spec.name}: '{str(value)[:40]}' is not in the code list")
+                bad.setdefault(
+                    int(index), f"{spec.name}: '{str(value)[:40]}' is not in the code list"
+                )
     return converted
 
 
@@ -214,9 +226,11 @@ def _repair_one(
     if geom is None or geom.is_empty:
         return None, f"geometry is not a {family[0]} and cannot be made one", None
     if multi and not geom.geom_type.startswith("Multi"):
-        geom = {"Point": shapely.MultiPoint, "LineString": shapely.MultiLineString, "Polygon": shapely.MultiPolygon}[
-            geom.geom_type
-        ]([geom])
+        geom = {
+            "Point": shapely.MultiPoint,
+            "LineString": shapely.MultiLineString,
+            "Polygon": shapely.MultiPolygon,
+        }[geom.geom_type]([geom])
     elif not multi and geom.geom_type.startswith("Multi"):
         if len(geom.geoms) != 1:
             return None, f"a single {family[0]} is expected, got {len(geom.geoms)} parts", None

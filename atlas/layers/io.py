@@ -10,11 +10,11 @@ import io
 import re
 import tarfile
 import zipfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
 from tempfile import TemporaryDirectory
-from collections.abc import Iterator
 
 import geopandas as gpd
 import pyogrio
@@ -68,7 +68,9 @@ def _check_member_name(name: str) -> None:
 def _check_zip(archive: zipfile.ZipFile, compressed_size: int, limits: IngestSettings) -> None:
     infos = archive.infolist()
     if len(infos) > limits.max_archive_members:
-        raise HostileInput(f"archive has {len(infos)} members, more than {limits.max_archive_members}")
+        raise HostileInput(
+            f"archive has {len(infos)} members, more than {limits.max_archive_members}"
+        )
     total = 0
     for info in infos:
         _check_member_name(info.filename)
@@ -76,7 +78,9 @@ def _check_zip(archive: zipfile.ZipFile, compressed_size: int, limits: IngestSet
             raise HostileInput(f"archive member '{info.filename[:80]}' is a symbolic link")
         total += info.file_size
     if total > limits.max_archive_bytes:
-        raise HostileInput(f"archive expands to {total} bytes, more than {limits.max_archive_bytes}")
+        raise HostileInput(
+            f"archive expands to {total} bytes, more than {limits.max_archive_bytes}"
+        )
     if compressed_size and total / compressed_size > limits.max_compression_ratio:
         raise HostileInput(
             f"archive compression ratio {total / compressed_size:.0f}:1 looks like a zip bomb"
@@ -87,14 +91,18 @@ def _check_tar(archive: tarfile.TarFile, limits: IngestSettings) -> None:
     total = 0
     members = archive.getmembers()
     if len(members) > limits.max_archive_members:
-        raise HostileInput(f"archive has {len(members)} members, more than {limits.max_archive_members}")
+        raise HostileInput(
+            f"archive has {len(members)} members, more than {limits.max_archive_members}"
+        )
     for member in members:
         _check_member_name(member.name)
         if member.issym() or member.islnk() or member.isdev():
             raise HostileInput(f"archive member '{member.name[:80]}' is a link or a device")
         total += member.size
     if total > limits.max_archive_bytes:
-        raise HostileInput(f"archive expands to {total} bytes, more than {limits.max_archive_bytes}")
+        raise HostileInput(
+            f"archive expands to {total} bytes, more than {limits.max_archive_bytes}"
+        )
 
 
 def is_archive(path: Path) -> bool:

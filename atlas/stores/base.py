@@ -20,7 +20,18 @@ from atlas.layers.conform import IngestReport
 from atlas.types import BBox, TileXYZ
 
 Operator = Literal["=", "!=", "<", "<=", ">", ">=", "in", "like", "is null", "is not null"]
-OPERATORS: tuple[str, ...] = ("=", "!=", "<", "<=", ">", ">=", "in", "like", "is null", "is not null")
+OPERATORS: tuple[str, ...] = (
+    "=",
+    "!=",
+    "<",
+    "<=",
+    ">",
+    ">=",
+    "in",
+    "like",
+    "is null",
+    "is not null",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +153,12 @@ class FeatureStore(Protocol):
         ...
 
     def tile(
-        self, collection_id: str, tile: TileXYZ, *, properties: tuple[str, ...] = (), extent: int = 4096
+        self,
+        collection_id: str,
+        tile: TileXYZ,
+        *,
+        properties: tuple[str, ...] = (),
+        extent: int = 4096,
     ) -> bytes:
         """A Mapbox Vector Tile (one layer named after the collection) for z/x/y in Web Mercator."""
         ...
