@@ -39,11 +39,23 @@ class IngestSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="ATLAS_INGEST_", extra="ignore")
 
-    max_archive_bytes: int = Field(default=2 * 1024**3, description="uncompressed size cap of an archive")
-    max_compression_ratio: float = Field(default=200.0, description="zip-bomb guard: uncompressed/compressed")
+    max_archive_bytes: int = Field(
+        default=2 * 1024**3, description="uncompressed size cap of an archive"
+    )
+    max_compression_ratio: float = Field(
+        default=200.0, description="zip-bomb guard: uncompressed/compressed"
+    )
     max_archive_members: int = Field(default=10_000)
-    max_raster_pixels: int = Field(default=40_000 * 40_000, description="width x height cap of a raster")
+    max_raster_pixels: int = Field(
+        default=40_000 * 40_000, description="width x height cap of a raster"
+    )
     max_raster_bytes: int = Field(default=8 * 1024**3)
+    max_rejected_ratio: float = Field(
+        default=0.2,
+        ge=0,
+        le=1,
+        description="refuse a version when more rows than this are rejected",
+    )
 
 
 class ApiSettings(BaseSettings):

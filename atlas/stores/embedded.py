@@ -19,7 +19,7 @@ import json
 import os
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -85,7 +85,8 @@ class EmbeddedStore:
 
     kind = "embedded"
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, *, layers: Mapping[str, VectorLayer] | None = None) -> None:
+        self._layers = layers  # None: the layer catalog; tests pass their own layers
         self.root = Path(data_dir) / "vector"
         self.root.mkdir(parents=True, exist_ok=True)
         self._db = connect()
@@ -98,7 +99,7 @@ class EmbeddedStore:
     def collections(self) -> list[CollectionInfo]:
         """Every vector collection with a current version, in catalog order."""
         out = []
-        for collection_id in vector_layers():
+        for collection_id in self._catalog():
             if self._read_pointer(collection_id) is not None:
                 out.append(self.collection(collection_id))
         return out
@@ -173,7 +174,7 @@ class EmbeddedStore:
         sql = (
             f"SELECT ST_AsMVT(t, ?, {int(extent)}, 'geom') FROM ("  # noqa: S608
             f" SELECT {attrs}, ST_AsMVTGeom(geom_3857, ST_Extent({envelope}), {int(extent)}, 64, true) AS geom"
-            f" FROM {table} WHERE geom_3857 && {envelope}) t WHERE geom IS NOT NULL"
+            f" FROM {table} WHERE geom_3857 && {envelope}) t WHERE geom IS NOT NULL HAVING count(*) > 0"
         )
         with self._cursor() as cur:
             row = cur.execute(sql, [collection_id]).fetchone()
@@ -228,8 +229,11 @@ class EmbeddedStore:
 
     # -- internals -----------------------------------------------------------------------
 
+    def _catalog(self) -> Mapping[str, VectorLayer]:
+        return self._layers if self._layers is not None else vector_layers()
+
     def _layer(self, collection_id: str) -> VectorLayer:
-        layer = vector_layers().get(collection_id)
+        layer = self._catalog().get(collection_id)
         if layer is None:
             raise UnknownCollection(collection_id)
         return layer

@@ -39,8 +39,10 @@ class WhereBuilder:
         self._params = []
         parts: list[str] = []
         if query.bbox is not None:
-            envelope = self._envelope(*query.bbox.as_tuple())
-            parts.append(f"geom && {envelope} AND ST_Intersects(geom, {envelope})")
+            box = query.bbox.as_tuple()
+            parts.append(
+                f"geom && {self._envelope(*box)} AND ST_Intersects(geom, {self._envelope(*box)})"
+            )
         if query.ids is not None:
             parts.append(self._in("feature_id", list(query.ids)))
         for comparison in query.where:

@@ -1,0 +1,1 @@
+"""The HTTP API (FastAPI): OGC API conventions over the store."""

@@ -1,0 +1,86 @@
+"""``create_app(settings)``: the FastAPI application, its store opened and closed in the lifespan."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from atlas import __version__
+from atlas.api.routers import collections, landing
+from atlas.errors import AtlasError
+from atlas.settings import Settings
+from atlas.stores import open_store
+from atlas.stores.rasters import RasterCatalog
+
+log = logging.getLogger("atlas.api")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the application; nothing is opened before the lifespan starts."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.settings = settings
+        app.state.store = open_store(settings.store)
+        app.state.rasters = RasterCatalog(settings.store.data_dir)
+        try:
+            yield
+        finally:
+            app.state.store.close()
+
+    app = FastAPI(
+        title="Atlas — territorial-marketing GIS atlas",
+        version=__version__,
+        description="OGC API Features and tiles over the agglomeration's geodata base.",
+        openapi_url="/api",
+        docs_url="/api.html",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.include_router(landing.router)
+    app.include_router(collections.router)
+    _install_error_handlers(app)
+    return app
+
+
+def _error(status: int, code: str, description: str, request_id: str | None = None) -> JSONResponse:
+    body = {"code": code, "description": description}
+    if request_id:
+        body["requestId"] = request_id
+    return JSONResponse(status_code=status, content=body)
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(AtlasError)
+    async def atlas_error(request: Request, exc: AtlasError) -> JSONResponse:
+        if exc.status >= 500:
+            request_id = uuid.uuid4().hex
+            log.error("request %s failed: %s", request_id, exc, exc_info=exc)
+            response = _error(
+                exc.status, exc.code, "the service is unavailable, retry later", request_id
+            )
+            response.headers["Retry-After"] = "5"
+            return response
+        return _error(exc.status, exc.code, exc.description)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ()) if p not in ("query", "path", "body"))
+        return _error(
+            400, "InvalidParameterValue", f"{where}: {first.get('msg', 'invalid')}".strip(": ")
+        )
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # 5xx say little: a generic message and an id; the log says everything.
+        request_id = uuid.uuid4().hex
+        log.exception("request %s failed", request_id, exc_info=exc)
+        return _error(500, "ServerError", "internal error", request_id)

@@ -1,0 +1,65 @@
+"""Response documents shaped once for every route."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from atlas.layers.base import RasterLayer
+from atlas.layers.io import transformer
+from atlas.stores.base import CollectionInfo
+from atlas.types import STORAGE_CRS
+
+CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+LAMBERT93 = "http://www.opengis.net/def/crs/EPSG/0/2154"
+
+
+def wgs84_bbox(bbox: tuple[float, float, float, float] | None) -> list[float] | None:
+    """A Lambert-93 box as a CRS84 box (densified edges so the box still contains the data)."""
+    if bbox is None:
+        return None
+    to_wgs84 = transformer(STORAGE_CRS, "OGC:CRS84")
+    xmin, ymin, xmax, ymax = to_wgs84.transform_bounds(*bbox, densify_pts=21)
+    return [round(v, 7) for v in (xmin, ymin, xmax, ymax)]
+
+
+def collection_document(info: CollectionInfo, base: str) -> dict[str, Any]:
+    """The OGC collection document of a vector collection."""
+    href = f"{base}/collections/{info.id}"
+    return {
+        "id": info.id,
+        "title": info.title,
+        "description": info.description,
+        "itemType": "feature",
+        "extent": {"spatial": {"bbox": [wgs84_bbox(info.bbox)], "crs": CRS84}},
+        "storageCrs": LAMBERT93,
+        "crs": [CRS84, LAMBERT93],
+        "links": [
+            {"href": href, "rel": "self", "type": "application/json"},
+            {"href": f"{href}/items", "rel": "items", "type": "application/geo+json"},
+        ],
+        "numberOfFeatures": info.count,
+        "version": info.version,
+        "updated": info.updated.isoformat(),
+    }
+
+
+def raster_document(layer: RasterLayer, meta: dict[str, Any], base: str) -> dict[str, Any]:
+    """The collection document of a raster collection (coverage)."""
+    bbox = meta.get("bounds")
+    return {
+        "id": layer.collection_id,
+        "title": layer.title,
+        "description": layer.description,
+        "itemType": "coverage",
+        "extent": {"spatial": {"bbox": [wgs84_bbox(tuple(bbox)) if bbox else None], "crs": CRS84}},
+        "storageCrs": LAMBERT93,
+        "links": [
+            {
+                "href": f"{base}/collections/{layer.collection_id}",
+                "rel": "self",
+                "type": "application/json",
+            }
+        ],
+        "version": meta.get("version"),
+        "updated": meta.get("created"),
+    }

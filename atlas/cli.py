@@ -1,0 +1,153 @@
+"""The ``atlas`` command. Every command exits non-zero with a one-line reason on failure."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from atlas.errors import AtlasError, ValidationFailed
+from atlas.settings import Settings
+
+app = typer.Typer(
+    name="atlas",
+    help="Atlas: the territorial-marketing GIS atlas of the agglomeration.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _settings() -> Settings:
+    return Settings()
+
+
+@app.command()
+def ingest(
+    layer: Annotated[
+        str, typer.Argument(help="collection id, e.g. parcels, activity-sites, elevation")
+    ],
+    path: Annotated[Path, typer.Argument(help="file, directory or archive to read")],
+    crs: Annotated[
+        str | None, typer.Option(help="source CRS when the file has none, e.g. EPSG:2154")
+    ] = None,
+    source_layer: Annotated[
+        str | None, typer.Option("--layer", help="layer inside a GeoPackage")
+    ] = None,
+    report: Annotated[Path | None, typer.Option(help="write the full report as JSON here")] = None,
+    quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
+) -> None:
+    """Validate PATH and replace LAYER's data with it atomically."""
+    from atlas.ingest import ingest_path
+    from atlas.stores import open_store
+
+    settings = _settings()
+    store = open_store(settings.store)
+    try:
+        result = ingest_path(
+            store,
+            layer,
+            path,
+            settings=settings,
+            crs=crs,
+            layer_name=source_layer,
+            progress=not quiet,
+        )
+    finally:
+        store.close()
+    if report is not None:
+        report.write_text(json.dumps(result.as_dict(), ensure_ascii=False, indent=2))
+    for rejection in result.rejected[:20]:
+        typer.echo(f"  rejected row {rejection.row}: {rejection.reason}", err=True)
+    if len(result.rejected) > 20:
+        typer.echo(f"  … and {len(result.rejected) - 20} more rejected rows", err=True)
+    for repair in result.repaired[:5]:
+        typer.echo(f"  repaired row {repair.row}: {repair.reason}", err=True)
+    for note in result.notes:
+        typer.echo(f"  note: {note}", err=True)
+    typer.echo(result.summary())
+
+
+@app.command()
+def demo(
+    out: Annotated[Path | None, typer.Option(help="where to write the generated files")] = None,
+    seed: Annotated[int, typer.Option(help="random seed (same seed, same territory)")] = 20261122,
+    scale: Annotated[float, typer.Option(help="size factor (1.0 = about 40,000 parcels)")] = 1.0,
+) -> None:
+    """Generate the demo territory in the national formats and ingest it."""
+    from atlas.demo.build import run_demo
+    from atlas.stores import open_store
+
+    settings = _settings()
+    out = out or settings.store.data_dir / "demo-sources"
+    started = time.perf_counter()
+    store = open_store(settings.store)
+    try:
+        reports = run_demo(store, out, settings, seed=seed, scale=scale)
+    finally:
+        store.close()
+    for item in reports:
+        typer.echo(item.summary())
+    typer.echo(f"demo territory ready in {time.perf_counter() - started:.0f} s (sources in {out})")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="interface to listen on")] = None,
+    port: Annotated[int | None, typer.Option(help="TCP port")] = None,
+) -> None:
+    """Serve the API (OGC API Features, tiles, maps)."""
+    import uvicorn
+
+    from atlas.api.app import create_app
+
+    settings = _settings()
+    uvicorn.run(
+        create_app(settings),
+        host=host or settings.api.host,
+        port=port or settings.api.port,
+        log_level="info",
+    )
+
+
+@app.command()
+def versions(layer: Annotated[str, typer.Argument(help="collection id")]) -> None:
+    """List the stored versions of a layer, newest first."""
+    from atlas.layers import get_layer
+    from atlas.stores import open_store
+
+    get_layer(layer)
+    settings = _settings()
+    store = open_store(settings.store)
+    try:
+        for info in store.versions(layer):
+            typer.echo(f"v{info.version}\t{info.created:%Y-%m-%d %H:%M:%S}\t{info.count} features")
+    finally:
+        store.close()
+
+
+def main() -> None:
+    """Entry point: AtlasError becomes one line on stderr and exit status 2."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        app()
+    except ValidationFailed as exc:
+        typer.echo(f"atlas: error: {exc.description}", err=True)
+        for line in exc.errors[:20]:
+            typer.echo(f"  {line}", err=True)
+        sys.exit(2)
+    except AtlasError as exc:
+        typer.echo(f"atlas: error: {exc.description}", err=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        typer.echo("atlas: interrupted; the previous data is still served", err=True)
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()
