@@ -32,7 +32,9 @@ def catalog() -> dict[str, Layer]:
     for collection_id, module_name in _MODULES.items():
         layer = importlib.import_module(module_name).LAYER
         if layer.collection_id != collection_id:
-            raise RuntimeError(f"{module_name} declares {layer.collection_id}, expected {collection_id}")
+            raise RuntimeError(
+                f"{module_name} declares {layer.collection_id}, expected {collection_id}"
+            )
         layers[collection_id] = layer
     return layers
 
