@@ -127,7 +127,8 @@ def _coerce(
         values = pd.Series([None] * length, dtype="object")
     values = values.reset_index(drop=True)
     missing = values.isna() | values.astype("string").str.strip().isin(["", "NA", "NaN", "N/A"])
-    converted = _convert(values.where(~missing, None), spec)
+    # object dtype first: on a pandas "str" column, where(..., None) writes NaN, which str() makes "nan"
+    converted = _convert(values.astype(object).where(~missing, None), spec)
     failed = converted.isna() & ~missing
     for index in np.flatnonzero(failed.to_numpy()):
         bad.setdefault(

@@ -117,7 +117,9 @@ def unpacked(path: Path, limits: IngestSettings | None = None) -> Iterator[Path]
         yield path
         return
     limits = limits or IngestSettings()
-    with TemporaryDirectory(prefix="atlas-unpack-") as tmp:
+    # The directory is named after the archive: some formats carry part of their identity only
+    # in the published file name (an EDIGÉO sheet 'edigeo-740240000A01' names its département).
+    with TemporaryDirectory(prefix=f"atlas-unpack-{archive_stem(path)}-") as tmp:
         target = Path(tmp)
         try:
             if path.name.lower().endswith(".zip"):
@@ -131,6 +133,16 @@ def unpacked(path: Path, limits: IngestSettings | None = None) -> Iterator[Path]
         except (zipfile.BadZipFile, tarfile.TarError, EOFError) as exc:
             raise InvalidInput(f"'{path.name}' is not a readable archive: {exc}") from exc
         yield target
+
+
+def archive_stem(path: Path) -> str:
+    """The archive's name without its archive suffix, reduced to safe file-name characters."""
+    name = path.name
+    for suffix in sorted(ARCHIVE_SUFFIXES, key=len, reverse=True):
+        if name.lower().endswith(suffix):
+            name = name[: -len(suffix)]
+            break
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", name)[:60]
 
 
 def _extract_zip_capped(archive: zipfile.ZipFile, target: Path, limits: IngestSettings) -> None:
