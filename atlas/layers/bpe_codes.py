@@ -4,7 +4,7 @@ The domain is the first letter of TYPEQU (INSEE's ``DOM`` variable). The labels 
 (BPE nomenclature of the 2020–2021 editions); the F1xx–F3xx labels are those of INSEE's 2020
 variable dictionary (``../shared/data/real/bpe-dictionnaire-extrait``), written here in sentence
 case. The list holds the common codes of every domain, not all ~200: a well-formed code that is
-not listed keeps an empty label (INSEE adds codes at each edition; refusing them would reject
+not listed is kept with an empty (null) label (INSEE adds codes at each edition; refusing them would reject
 real equipment), whereas a malformed code is rejected by the reader.
 """
 

@@ -3,10 +3,13 @@
 Etalab (cadastre.data.gouv.fr, "parcelles") publishes GeoJSON, often gzipped, with the fields
 ``id, commune, prefixe, section, numero, contenance, arpente, created, updated``; ``id`` is the
 14-character parcel reference (commune 5 + prefixe 3 + section 2 + numero 4). EDIGÉO sheets are
-read through GDAL's EDIGEO driver (layer ``PARCELLE_id``) and mapped to the Etalab names: IDU
-(12 characters, commune without its département) gives prefixe/section/numero, SUPF (the fiscal
-area) gives ``contenance``. The département is not written in the sheet: it comes from the
-sheet's published name (``edigeo-740240000A01`` → 74024) found in the archive or directory name.
+read through GDAL's EDIGEO driver (layer ``PARCELLE_id``; where the GDAL build lacks that
+driver, EDIGÉO input is refused with a clear error) and mapped to the Etalab names: IDU
+(12 characters, commune without its département) gives prefixe/section/numero — section and
+numero written as Etalab writes them, without leading zeros ('0A' -> 'A', '0033' -> '33'),
+while the id keeps them — and SUPF (the fiscal area) gives ``contenance``. The département is
+not written in the sheet: it comes from the sheet's published name (``edigeo-740240000A01`` →
+74024) found in the archive or directory name (io.unpacked names its directory after the archive).
 
 Neither source holds owners. The internal tier of the atlas may add them from the fichiers
 fonciers (MAJIC, owners that are legal entities): ``proprietaire`` (or MAJIC's ``ddenom``) is kept

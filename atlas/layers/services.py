@@ -75,9 +75,13 @@ def read_services(path: Path, options: ReadOptions) -> ReadResult:
     keep = np.ones(len(table), dtype=bool)
     x = pd.to_numeric(table["LAMBERT_X"].str.replace(",", ".", regex=False), errors="coerce")
     y = pd.to_numeric(table["LAMBERT_Y"].str.replace(",", ".", regex=False), errors="coerce")
-    table["QUALITE_XY"] = table["QUALITE_XY"].map(_qualite)
-    for index, row in table.iterrows():
-        reason = _row_problem(row, x[index], y[index], checked_bounds=options.crs is None)
+    labels = {value: _qualite(value) for value in table["QUALITE_XY"].unique()}
+    table["QUALITE_XY"] = table["QUALITE_XY"].map(labels)
+    checked_bounds = options.crs is None
+    # Vectorised screen first (a national BPE has millions of rows); reasons only for the suspects.
+    for index in np.flatnonzero(~_plainly_good(table, x, y, checked_bounds=checked_bounds)):
+        row = table.iloc[index]
+        reason = _row_problem(row, x[index], y[index], checked_bounds=checked_bounds)
         if reason:
             keep[index] = False
             rejected.append(
@@ -135,6 +139,23 @@ def _qualite(value: str) -> str:
 def _fold(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold().strip()
+
+
+def _plainly_good(
+    table: pd.DataFrame, x: pd.Series, y: pd.Series, *, checked_bounds: bool
+) -> np.ndarray:
+    """Rows that pass every check of :func:`_row_problem`, computed column-wise."""
+    xmin, ymin, xmax, ymax = _L93_BOUNDS
+    good = (
+        table["TYPEQU"].str.match(bpe_codes.TYPEQU_PATTERN)
+        & (table["QUALITE_XY"] != "Non géolocalisé")
+        & ~table["DEPCOM"].str.startswith(_OVERSEAS)
+        & np.isfinite(x)
+        & np.isfinite(y)
+    )
+    if checked_bounds:
+        good &= x.between(xmin, xmax) & y.between(ymin, ymax)
+    return good.fillna(False).to_numpy(dtype=bool)
 
 
 def _row_problem(row: pd.Series, x: float, y: float, *, checked_bounds: bool) -> str | None:
