@@ -1,0 +1,610 @@
+"""The PostGIS store: what an agglomeration runs in production (SQLAlchemy 2, GeoAlchemy2, psycopg 3).
+
+Layout: every version of a collection is a table ``<schema>_data."<collection>__v<N>"`` holding
+``feature_id`` (the layer's id value), one typed column per layer field named exactly after it,
+``geom`` in EPSG:2154 and ``geom_3857`` (computed at write time, for tiles), each with a GiST
+index. The catalog ``<schema>.versions`` lists the versions; the view ``<schema>."<collection>"``
+points to the current one. A new version is written, indexed, analysed and made current in ONE
+transaction: PostgreSQL DDL is transactional, so a killed ingest rolls back entirely and readers
+keep the previous version whole. An advisory lock per collection serialises concurrent ingests.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+import psycopg
+import shapely
+import sqlalchemy as sa
+from geoalchemy2 import Geometry
+from sqlalchemy.dialects import postgresql as pg
+
+from atlas.errors import (
+    AtlasError,
+    EmptyCollection,
+    InvalidInput,
+    NotFound,
+    StoreUnavailable,
+    UnknownCollection,
+    ValidationFailed,
+)
+from atlas.faults import checkpoint
+from atlas.layers.base import FieldSpec, VectorLayer
+from atlas.layers.conform import IngestReport
+from atlas.stores.base import (
+    CollectionInfo,
+    Feature,
+    FeaturePage,
+    FeatureQuery,
+    VersionInfo,
+    check_fields,
+    query_field_names,
+)
+from atlas.stores.sql import quote, version_table
+from atlas.stores.where import WhereBuilder, python_value
+from atlas.types import STORAGE_EPSG, TileXYZ
+
+log = logging.getLogger(__name__)
+
+KEEP_VERSIONS = 3
+WRITE_TIMEOUT_MS = 30 * 60 * 1000  # an ingest may index a big table; readers keep the short one
+CONNECT_TIMEOUT_S = 5
+_RESERVED = {"feature_id", "geom", "geom_3857"}
+_UNAVAILABLE = "store unavailable, retry later"
+# SQLSTATEs a client's filter value can cause: data exceptions (class 22, e.g. 22P02 'abc' for a
+# number), no operator for these types (42883), datatype mismatch (42804).
+_VALUE_ERRORS = ("22", "42883", "42804")
+# Connection exceptions (08), operator intervention (57P: shutdown, restart), too many connections.
+_DOWN_ERRORS = ("08", "57P", "53300")
+
+
+def engine_url(url: str) -> str:
+    """The SQLAlchemy URL with the psycopg 3 driver, whichever PostgreSQL scheme was given."""
+    for prefix in (
+        "postgresql+psycopg2://",
+        "postgresql+psycopg://",
+        "postgresql://",
+        "postgres://",
+    ):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    raise InvalidInput("the database URL must start with postgresql://")
+
+
+def _sql_type(spec: FieldSpec) -> sa.types.TypeEngine:
+    # Text in the "C" collation: byte order, as in the embedded store, so that both stores sort
+    # alike and the primary key index serves ORDER BY feature_id.
+    return {
+        "string": pg.TEXT(collation="C"),
+        "number": pg.DOUBLE_PRECISION(),
+        "integer": pg.BIGINT(),
+        "boolean": pg.BOOLEAN(),
+        "date": pg.DATE(),
+        "datetime": pg.TIMESTAMP(timezone=True),
+    }[spec.type]
+
+
+def catalog_table(metadata: sa.MetaData, schema: str) -> sa.Table:
+    """The versions catalog: one row per complete version, one of them current."""
+    return sa.Table(
+        "versions",
+        metadata,
+        sa.Column("collection_id", pg.TEXT, primary_key=True),
+        sa.Column("version", pg.INTEGER, primary_key=True),
+        sa.Column("table_name", pg.TEXT, nullable=False),
+        sa.Column("created", pg.TIMESTAMP(timezone=True), nullable=False),
+        sa.Column("count", pg.BIGINT, nullable=False),
+        sa.Column("bbox", pg.ARRAY(pg.DOUBLE_PRECISION, dimensions=1)),  # xmin, ymin, xmax, ymax
+        sa.Column("report", pg.JSONB, nullable=False),
+        sa.Column("schema", pg.JSONB, nullable=False),
+        sa.Column("is_current", pg.BOOLEAN, nullable=False, server_default=sa.false()),
+        sa.Index(
+            "versions_one_current",
+            "collection_id",
+            unique=True,
+            postgresql_where=sa.text("is_current"),
+        ),
+        schema=schema,
+    )
+
+
+def features_table(metadata: sa.MetaData, schema: str, name: str, layer: VectorLayer) -> sa.Table:
+    """One version's table; indexes come after the load (building them once is faster)."""
+    for spec in layer.fields:
+        quote(spec.name)  # refuses anything but a plain name, even from a layer declaration
+        if spec.name in _RESERVED:
+            raise InvalidInput(f"field name '{spec.name}' is reserved by the store")
+    columns = [sa.Column("feature_id", pg.TEXT(collation="C"), nullable=False)]
+    columns += [sa.Column(spec.name, _sql_type(spec)) for spec in layer.fields]
+    # No geometry-type constraint: the SRID one is what matters; conform() enforces the type.
+    columns += [
+        sa.Column("geom", Geometry("GEOMETRY", srid=STORAGE_EPSG, spatial_index=False)),
+        sa.Column("geom_3857", Geometry("GEOMETRY", srid=3857, spatial_index=False)),
+    ]
+    return sa.Table(name, metadata, *columns, schema=schema)
+
+
+class PostgisStore:
+    """The FeatureStore contract on PostgreSQL + PostGIS."""
+
+    kind = "postgis"
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        schema: str = "atlas",
+        statement_timeout_ms: int = 30_000,
+        pool_size: int = 5,
+        layers: Mapping[str, VectorLayer] | None = None,
+    ) -> None:
+        quote(schema)  # a plain identifier only
+        self.url = url
+        self.schema = schema
+        self.data_schema = f"{schema}_data"
+        self._layers = layers  # None: the layer catalog; tests pass their own layers
+        self._engine = sa.create_engine(
+            engine_url(url),
+            pool_size=pool_size,
+            max_overflow=pool_size,
+            pool_pre_ping=True,  # a restarted server is picked up again on the next checkout
+            pool_recycle=1800,
+            connect_args={
+                "options": f"-c statement_timeout={int(statement_timeout_ms)}",
+                "connect_timeout": CONNECT_TIMEOUT_S,
+                "application_name": "atlas",
+            },
+        )
+        self._metadata = sa.MetaData()
+        self._versions = catalog_table(self._metadata, schema)
+        self._ready = False
+        self._ready_lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"PostgisStore(schema={self.schema!r})"  # never the URL: it holds the password
+
+    # -- reading -------------------------------------------------------------------------
+
+    def collections(self) -> list[CollectionInfo]:
+        """Every vector collection with a current version, in catalog order."""
+        catalog = self._catalog()
+        rows = {row.collection_id: row for row in self._current_rows()}
+        return [_collection_info(layer, rows[cid]) for cid, layer in catalog.items() if cid in rows]
+
+    def collection(self, collection_id: str) -> CollectionInfo:
+        """Metadata of the current version; EmptyCollection when never ingested."""
+        layer = self._layer(collection_id)
+        rows = self._current_rows(collection_id)
+        if not rows:
+            raise EmptyCollection(collection_id)
+        return _collection_info(layer, rows[0])
+
+    def query(self, collection_id: str, query: FeatureQuery) -> FeaturePage:
+        """Features matching ``query``, one page, and the number matched."""
+        layer = self._layer(collection_id)
+        check_fields(layer.fields, query_field_names(query))
+        view = self._view(collection_id)
+        where = WhereBuilder(placeholder=lambda i: f":p{i}", srid=STORAGE_EPSG).build(query)
+        params = {f"p{i}": value for i, value in enumerate(where.params, start=1)}
+        names = list(query.properties) if query.properties is not None else layer.field_names
+        select = ", ".join(["feature_id", *(quote(n) for n in names), "ST_AsBinary(geom) AS wkb"])
+        order = ", ".join(
+            [
+                f"{quote(k.field)} {'DESC' if k.descending else 'ASC'} NULLS LAST"
+                for k in query.sortby
+            ]
+            + ["feature_id"]
+        )
+        page_sql = f"SELECT {select} FROM {view} WHERE {where.sql} ORDER BY {order} LIMIT :limit OFFSET :offset"  # noqa: S608
+        with self._reading(collection_id) as conn:
+            page = {"limit": query.limit, "offset": query.offset}
+            rows = conn.execute(sa.text(page_sql), params | page).all()
+            if query.offset == 0 and len(rows) < query.limit:
+                matched = len(rows)
+            else:
+                count_sql = f"SELECT count(*) FROM {view} WHERE {where.sql}"  # noqa: S608
+                matched = conn.execute(sa.text(count_sql), params).scalar_one()
+        return FeaturePage(
+            features=[_feature(row, names) for row in rows],
+            number_matched=int(matched),
+            limit=query.limit,
+            offset=query.offset,
+        )
+
+    def feature(self, collection_id: str, feature_id: str) -> Feature:
+        """One feature by id; NotFound when absent."""
+        page = self.query(collection_id, FeatureQuery(ids=(feature_id,), limit=1))
+        if not page.features:
+            raise NotFound(f"feature '{feature_id[:80]}' not found in '{collection_id}'")
+        return page.features[0]
+
+    def tile(
+        self,
+        collection_id: str,
+        tile: TileXYZ,
+        *,
+        properties: tuple[str, ...] = (),
+        extent: int = 4096,
+    ) -> bytes:
+        """An MVT (one layer named after the collection) for z/x/y; ``b""`` when nothing falls in it."""
+        layer = self._layer(collection_id)
+        check_fields(layer.fields, properties)
+        view = self._view(collection_id)
+        attrs = ", ".join(["feature_id AS id", *(quote(p) for p in properties if p != "id")])
+        envelope = "ST_TileEnvelope(:z, :x, :y)"
+        # ``&&`` on geom_3857 uses its GiST index; a 64-pixel buffer keeps strokes seamless.
+        sql = (
+            "SELECT ST_AsMVT(t, :name, :extent, 'mvt_geom__') FROM ("  # noqa: S608
+            f" SELECT {attrs}, ST_AsMVTGeom(geom_3857, {envelope}, :extent, 64, true) AS mvt_geom__"
+            f" FROM {view} WHERE geom_3857 && {envelope}) t WHERE mvt_geom__ IS NOT NULL"
+        )
+        params = {"z": tile.z, "x": tile.x, "y": tile.y, "name": collection_id, "extent": extent}
+        with self._reading(collection_id) as conn:
+            data = conn.execute(sa.text(sql), params).scalar_one_or_none()
+        return bytes(data) if data else b""
+
+    def versions(self, collection_id: str) -> list[VersionInfo]:
+        """Every complete version, newest first."""
+        self._layer(collection_id)
+        table = self._versions
+        stmt = (
+            sa.select(table)
+            .where(table.c.collection_id == collection_id)
+            .order_by(table.c.version.desc())
+        )
+        with self._connection() as conn:
+            return [_version_info(row) for row in conn.execute(stmt)]
+
+    # -- writing -------------------------------------------------------------------------
+
+    def write_version(
+        self, layer: VectorLayer, frame: gpd.GeoDataFrame, *, report: IngestReport
+    ) -> VersionInfo:
+        """Write ``frame`` as a new version table and make it current, all in one transaction."""
+        rows = _copy_rows(layer, frame)
+        bbox = [float(v) for v in frame.total_bounds] if len(frame) else None
+        with self._transaction() as conn:
+            conn.execute(sa.text(f"SET LOCAL statement_timeout = {WRITE_TIMEOUT_MS}"))
+            # Two ingests of one collection queue here instead of racing for version numbers.
+            key = f"atlas:{self.schema}:{layer.collection_id}"
+            conn.execute(
+                sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": key}
+            )
+            version = self._next_version(conn, layer.collection_id)
+            name = version_table(layer.collection_id, version)
+            table = features_table(sa.MetaData(), self.data_schema, name, layer)
+            table.create(conn)
+            _copy(conn, table, rows)
+            self._index(conn, name)
+            created = dt.datetime.now(dt.UTC)
+            checkpoint("before-switch")
+            values = {
+                "collection_id": layer.collection_id,
+                "version": version,
+                "table_name": name,
+                "created": created,
+                "count": len(rows),
+                "bbox": bbox,
+                "report": report.as_dict() | {"version": version},
+                "schema": _schema_document(layer),
+            }
+            self._switch(conn, layer.collection_id, name, values)
+            self._prune(conn, layer.collection_id)
+        return _version_info(values)
+
+    def close(self) -> None:
+        """Release every pooled connection."""
+        self._engine.dispose()
+
+    def drop_schema(self) -> None:
+        """Drop this store's schemas and everything in them (tests give each run its own)."""
+        with self._transaction() as conn:
+            conn.execute(sa.text(f"DROP SCHEMA IF EXISTS {quote(self.schema)} CASCADE"))
+            conn.execute(sa.text(f"DROP SCHEMA IF EXISTS {quote(self.data_schema)} CASCADE"))
+        self._ready = False
+
+    # -- internals: catalog --------------------------------------------------------------
+
+    def _catalog(self) -> Mapping[str, VectorLayer]:
+        if self._layers is not None:
+            return self._layers
+        from atlas.layers import vector_layers
+
+        return vector_layers()
+
+    def _layer(self, collection_id: str) -> VectorLayer:
+        layer = self._catalog().get(collection_id)
+        if layer is None:
+            raise UnknownCollection(collection_id)
+        return layer
+
+    def _view(self, collection_id: str) -> str:
+        return f"{quote(self.schema)}.{quote(collection_id)}"
+
+    def _current_rows(self, collection_id: str | None = None) -> list[sa.Row[Any]]:
+        table = self._versions
+        stmt = sa.select(table).where(table.c.is_current)
+        if collection_id is not None:
+            stmt = stmt.where(table.c.collection_id == collection_id)
+        with self._connection() as conn:
+            return list(conn.execute(stmt))
+
+    def _next_version(self, conn: sa.Connection, collection_id: str) -> int:
+        table = self._versions
+        stmt = sa.select(sa.func.coalesce(sa.func.max(table.c.version), 0)).where(
+            table.c.collection_id == collection_id
+        )
+        return int(conn.execute(stmt).scalar_one()) + 1
+
+    def _index(self, conn: sa.Connection, name: str) -> None:
+        qualified = f"{quote(self.data_schema)}.{quote(name)}"
+        # A duplicate id fails here and rolls the whole version back.
+        conn.execute(sa.text(f"ALTER TABLE {qualified} ADD PRIMARY KEY (feature_id)"))
+        for column in ("geom", "geom_3857"):
+            index = quote(f"{name}_{column}")
+            conn.execute(sa.text(f"CREATE INDEX {index} ON {qualified} USING gist ({column})"))
+        conn.execute(sa.text(f"ANALYZE {qualified}"))
+
+    def _switch(
+        self, conn: sa.Connection, collection_id: str, name: str, values: dict[str, Any]
+    ) -> None:
+        """Flip ``is_current`` and point the view at the new table (same transaction)."""
+        table = self._versions
+        conn.execute(
+            sa.update(table)
+            .where(table.c.collection_id == collection_id, table.c.is_current)
+            .values(is_current=False)
+        )
+        conn.execute(sa.insert(table).values(**values, is_current=True))
+        view = self._view(collection_id)
+        # DROP + CREATE rather than CREATE OR REPLACE: a new version may change the columns.
+        conn.execute(sa.text(f"DROP VIEW IF EXISTS {view}"))
+        source = f"{quote(self.data_schema)}.{quote(name)}"
+        conn.execute(sa.text(f"CREATE VIEW {view} AS SELECT * FROM {source}"))  # noqa: S608
+
+    def _prune(self, conn: sa.Connection, collection_id: str) -> None:
+        table = self._versions
+        old = conn.execute(
+            sa.select(table.c.version, table.c.table_name)
+            .where(table.c.collection_id == collection_id)
+            .order_by(table.c.version.desc())
+            .offset(KEEP_VERSIONS)
+        ).all()
+        for version, name in old:
+            quote(name)
+            conn.execute(sa.text(f"DROP TABLE IF EXISTS {quote(self.data_schema)}.{quote(name)}"))
+            conn.execute(
+                sa.delete(table).where(
+                    table.c.collection_id == collection_id, table.c.version == version
+                )
+            )
+
+    # -- internals: connections ----------------------------------------------------------
+
+    def _ensure_ready(self) -> None:
+        """Create the extension, schemas and catalog once, idempotently."""
+        if self._ready:
+            return
+        with self._ready_lock:
+            if self._ready:
+                return
+            with _translated("initialise"), self._engine.begin() as conn:
+                present = conn.execute(
+                    sa.text(
+                        "SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'postgis'),"
+                        " to_regclass(:versions) IS NOT NULL"
+                    ),
+                    {"versions": f"{quote(self.schema)}.versions"},
+                ).one()
+                if not all(present):
+                    # Concurrent first uses (API workers, an ingest) queue here.
+                    conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('atlas-init'))"))
+                    _create_extension(conn)
+                    for schema in (self.schema, self.data_schema):
+                        conn.execute(sa.text(f"CREATE SCHEMA IF NOT EXISTS {quote(schema)}"))
+                    self._metadata.create_all(conn, checkfirst=True)
+            self._ready = True
+
+    @contextmanager
+    def _connection(self) -> Iterator[sa.Connection]:
+        self._ensure_ready()
+        with _translated("read"), self._engine.connect() as conn:
+            yield conn
+
+    @contextmanager
+    def _reading(self, collection_id: str) -> Iterator[sa.Connection]:
+        """A connection for a query on the collection's view; client values may be wrong."""
+        self._ensure_ready()
+        try:
+            with _translated("query", client_values=True), self._engine.connect() as conn:
+                yield conn
+        except _NoView:
+            raise EmptyCollection(collection_id) from None
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sa.Connection]:
+        self._ensure_ready()
+        with _translated("write"), self._engine.begin() as conn:
+            yield conn
+
+
+class _NoView(Exception):
+    """The collection's view does not exist: it was never ingested."""
+
+
+@contextmanager
+def _translated(action: str, *, client_values: bool = False) -> Iterator[None]:
+    """Driver errors become Atlas errors; their text goes to the log, never to the client."""
+    try:
+        yield
+    except AtlasError:
+        raise
+    except (sa.exc.DBAPIError, psycopg.Error) as err:
+        raise _translate(err, action, client_values) from err
+    except sa.exc.TimeoutError as err:  # no pooled connection free in time
+        log.warning("postgis %s: connection pool exhausted", action)
+        raise StoreUnavailable(_UNAVAILABLE) from err
+
+
+def _translate(err: Exception, action: str, client_values: bool) -> Exception:
+    orig = getattr(err, "orig", None) or err
+    state = getattr(orig, "sqlstate", None) or ""
+    log.warning("postgis %s failed (sqlstate %s): %s", action, state or "-", str(orig).strip())
+    if state == "42P01" and client_values:
+        return _NoView()
+    if client_values and state.startswith(_VALUE_ERRORS):
+        return InvalidInput("a filter value does not match the field's type")
+    if state == "57014":  # statement_timeout
+        return StoreUnavailable("the store took too long to answer, retry later")
+    down = not state and isinstance(orig, psycopg.OperationalError | psycopg.InterfaceError)
+    if down or state.startswith(_DOWN_ERRORS) or getattr(err, "connection_invalidated", False):
+        return StoreUnavailable(_UNAVAILABLE)
+    return AtlasError("the store failed to answer")
+
+
+def _create_extension(conn: sa.Connection) -> None:
+    """``CREATE EXTENSION postgis`` when allowed; a clear error when PostGIS is missing."""
+    exists = conn.execute(sa.text("SELECT 1 FROM pg_extension WHERE extname = 'postgis'")).first()
+    if exists:
+        return
+    try:
+        with conn.begin_nested():
+            conn.execute(sa.text("CREATE EXTENSION IF NOT EXISTS postgis"))
+    except sa.exc.DBAPIError as err:
+        log.error("CREATE EXTENSION postgis failed: %s", str(err.orig).strip())
+        raise StoreUnavailable(
+            "PostGIS is not installed in this database: a superuser must run CREATE EXTENSION postgis"
+        ) from err
+
+
+# -- rows in and out ---------------------------------------------------------------------
+
+
+def _copy(conn: sa.Connection, table: sa.Table, rows: list[tuple[Any, ...]]) -> None:
+    """``COPY ... FROM STDIN`` through the transaction's own psycopg connection (the fast path)."""
+    columns = ", ".join(quote(c.name) for c in table.columns)
+    target = f"{quote(table.schema)}.{quote(table.name)}"
+    raw = conn.connection.driver_connection
+    halfway = len(rows) // 2
+    with raw.cursor() as cur, cur.copy(f"COPY {target} ({columns}) FROM STDIN") as copy:
+        for index, row in enumerate(rows):
+            copy.write_row(row)
+            if index == halfway:
+                checkpoint("write-midway")
+
+
+def _copy_rows(layer: VectorLayer, frame: gpd.GeoDataFrame) -> list[tuple[Any, ...]]:
+    """The frame as Python tuples: id, fields, hex EWKB in 2154 and in 3857."""
+    if frame.crs is not None and frame.crs.to_epsg() != STORAGE_EPSG:
+        frame = frame.to_crs(STORAGE_EPSG)
+    ids = frame[layer.id_field]
+    if ids.isna().any():
+        raise ValidationFailed(f"{layer.collection_id}: a feature has no {layer.id_field}")
+    ids = ids.astype(str)
+    duplicated = ids[ids.duplicated()]
+    if len(duplicated):
+        raise ValidationFailed(
+            f"{layer.collection_id}: duplicate {layer.id_field} '{duplicated.iloc[0][:80]}'"
+        )
+    n = len(frame)
+    columns = [ids.tolist()]
+    for spec in layer.fields:
+        values = frame[spec.name] if spec.name in frame.columns else None
+        columns.append(_python_values(values, spec, n))
+    geoms = frame.geometry.values
+    columns.append(_ewkb(geoms, STORAGE_EPSG))
+    columns.append(_ewkb(frame.geometry.to_crs(3857).values if n else geoms, 3857))
+    return list(zip(*columns, strict=True))
+
+
+def _ewkb(geoms: Any, srid: int) -> list[str | None]:
+    # Hex EWKB carries the SRID, which the typed geometry column checks on input.
+    return list(shapely.to_wkb(shapely.set_srid(geoms, srid), hex=True, include_srid=True))
+
+
+def _python_values(values: pd.Series | None, spec: FieldSpec, n: int) -> list[Any]:
+    """Plain Python values for psycopg, None for anything missing (NaN, NA, NaT)."""
+    if values is None:
+        return [None] * n
+    if spec.type == "number":
+        numbers = pd.to_numeric(values, errors="coerce").astype("float64")
+        return [None if pd.isna(v) else float(v) for v in numbers]
+    if spec.type == "integer":
+        numbers = pd.to_numeric(values, errors="coerce").astype("Int64")
+        return [None if pd.isna(v) else int(v) for v in numbers]
+    if spec.type == "boolean":
+        return [None if pd.isna(v) else bool(v) for v in values.astype("boolean")]
+    if spec.type == "date":
+        return [_date(v) for v in values]
+    if spec.type == "datetime":
+        stamps = pd.to_datetime(values, errors="coerce", utc=True)
+        return [None if pd.isna(v) else v.to_pydatetime() for v in stamps]
+    return [None if _missing(v) else str(v) for v in values]
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (not isinstance(value, list | tuple) and bool(pd.isna(value)))
+
+
+def _date(value: Any) -> dt.date | None:
+    if _missing(value):
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    stamp = pd.to_datetime(value, errors="coerce")
+    return None if pd.isna(stamp) else stamp.date()
+
+
+def _feature(row: sa.Row[Any], names: list[str]) -> Feature:
+    properties = {name: python_value(value) for name, value in zip(names, row[1:-1], strict=True)}
+    geometry = shapely.from_wkb(bytes(row[-1])) if row[-1] is not None else None
+    return Feature(id=str(row[0]), properties=properties, geometry=geometry)
+
+
+def _schema_document(layer: VectorLayer) -> dict[str, Any]:
+    """The layer schema the version was written with (kept with the version for audits)."""
+    return {
+        "id_field": layer.id_field,
+        "geometry_type": layer.geometry_type,
+        "fields": [
+            {"name": f.name, "type": f.type, "classification": str(f.classification)}
+            for f in layer.fields
+        ],
+    }
+
+
+def _version_info(row: Any) -> VersionInfo:
+    values = row if isinstance(row, dict) else row._mapping
+    return VersionInfo(
+        collection_id=values["collection_id"],
+        version=int(values["version"]),
+        created=values["created"],
+        count=int(values["count"]),
+        bbox=tuple(values["bbox"]) if values["bbox"] else None,
+        report=dict(values["report"] or {}),
+    )
+
+
+def _collection_info(layer: VectorLayer, row: sa.Row[Any]) -> CollectionInfo:
+    values = row._mapping  # not ``row.count``: a Row is a tuple, whose count() shadows the column
+    return CollectionInfo(
+        id=layer.collection_id,
+        title=layer.title,
+        description=layer.description,
+        geometry_type=layer.geometry_type,
+        id_field=layer.id_field,
+        fields=layer.fields,
+        count=int(values["count"]),
+        bbox=tuple(values["bbox"]) if values["bbox"] else None,
+        version=int(values["version"]),
+        updated=values["created"],
+    )
