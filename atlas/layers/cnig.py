@@ -389,13 +389,14 @@ def code_lists(cnig_class: CnigClass) -> dict[str, tuple[str, ...]]:
 def table_schema(cnig_class: CnigClass) -> dict[str, object]:
     """The frictionless TableSchema of the class, as the CNIG publishes it (fields, key, NA)."""
     return {
-        "fields": [_field_descriptor(f) for f in cnig_class.fields],
+        "fields": [field_descriptor(f) for f in cnig_class.fields],
         "primaryKey": cnig_class.primary_key,
         "missingValues": list(MISSING_VALUES),
     }
 
 
-def _field_descriptor(spec: CnigField) -> dict[str, object]:
+def field_descriptor(spec: CnigField) -> dict[str, object]:
+    """The TableSchema descriptor of one field, with the code list where the CNIG puts it."""
     out: dict[str, object] = {"name": spec.name, "description": spec.description}
     out["type"] = spec.type
     if spec.format is not None:
