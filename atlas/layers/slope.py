@@ -68,8 +68,9 @@ def derive_slope(elevation_cog: Path, out_dir: Path, *, crs: str | None = None) 
     result = Grid(slope, grid.transform, grid.crs, DEFAULT_NODATA)
     dest = Path(out_dir) / f"{PRODUCT}.tif"
     metadata = write_cog(result, dest, product=PRODUCT, unit=UNIT)
-    metadata["source"] = f"derived from {elevation_cog.name} (Horn)"
-    return RasterResult(path=dest, notes=[metadata["source"]], metadata=metadata)
+    origin = f"derived from {elevation_cog.name} (Horn)"
+    metadata["source"] = origin
+    return RasterResult(path=dest, notes=[origin], metadata=metadata)
 
 
 def read_slope(path: Path, options: ReadOptions, out_dir: Path) -> RasterResult:
@@ -85,7 +86,7 @@ def read_slope(path: Path, options: ReadOptions, out_dir: Path) -> RasterResult:
         return derive_slope(source, out_dir, crs=options.crs)
     result = import_geotiff(source, options, out_dir, product=PRODUCT, unit=UNIT)
     low, high = result.metadata.get("min"), result.metadata.get("max")
-    if low is not None and high is not None and (low < 0 or high > 90):
+    if isinstance(low, float) and isinstance(high, float) and (low < 0 or high > 90):
         raise InvalidInput(
             f"'{source.name}' holds values {low:.1f}..{high:.1f}: not slope degrees; "
             "give --layer elevation to derive slope from an elevation model"
