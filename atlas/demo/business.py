@@ -13,10 +13,11 @@ import numpy as np
 
 from atlas.demo.formats import luhn_complete
 from atlas.demo.parks import SITES, Plot
+from atlas.layers import activity_sites
 
-# States counted as vacancy (site_taux_vacance): a plot no longer used by an activity, vacant or
-# derelict (friche); 'inoccupé' is land never built on, offered on the market, not vacancy.
-VACANT_STATES = ("vacant", "friche")
+# States counted as vacancy (site_taux_vacance): the reader's definition (art. L.318-8-2 CU),
+# so that the declared rates agree with what the atlas recomputes, except the stale ones.
+VACANT_STATES = tuple(sorted(activity_sites.VACANT_STATES))
 
 _PRICE_PER_M2 = {  # €/m² of serviced land in Grand Paris Sud (order of magnitude)
     "entrepôts, logistique": (65, 110),

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import rasterio
 import shapely
-from rasterio.transform import from_origin
+from affine import Affine
 
 from atlas.demo.territory import Territory
 
@@ -91,7 +91,7 @@ def write_dem(path: Path, dem: Dem) -> Path:
         "count": 1,
         "dtype": "float32",
         "crs": "EPSG:2154",
-        "transform": from_origin(dem.west, dem.north, RESOLUTION, RESOLUTION),
+        "transform": Affine(RESOLUTION, 0.0, dem.west, 0.0, -RESOLUTION, dem.north),
         "nodata": NODATA,
         "tiled": True,
         "blockxsize": 256,
