@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import shapely
 
-from atlas.demo.formats import to_wgs84, write_feature_collection
+from atlas.demo.formats import polygon_mappings, to_wgs84, write_feature_collection
 from atlas.demo.territory import Territory
 
 # Parcels per m²: fields (~2.5 ha), town centres (~450 m²).
@@ -156,7 +156,7 @@ def write_parcels(path: Path, parcels: Parcels, rng) -> Path:
     created_days = rng.integers(0, 9000, len(areas))
     updated_days = rng.integers(0, 4000, len(areas))
     # snapped to the 7-decimal grid at once (valid after rounding; see formats._coords_json)
-    lonlat = shapely.set_precision(to_wgs84(parcels.geometries), 1e-7)
+    lonlat = polygon_mappings(shapely.set_precision(to_wgs84(parcels.geometries), 1e-7), 7)
     base = dt.date(1995, 1, 1)
 
     def features():

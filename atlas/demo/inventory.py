@@ -60,7 +60,11 @@ _VOCA_FLAGS = {
     "site_voca_artisanale": ("artisanale", "mixte"),
     "site_voca_aeroportuaire": ("aéroportuaire, aéronautique",),
 }
-_POLES = {"91": "Centre Essonne", "77": "Sénart"}
+# Two economic poles: Centre Essonne (Évry side) and Sénart (Seine-et-Marne side).
+_POLES = {
+    "91": ("Centre Essonne", "91228_POLE-ECO_00001"),
+    "77": ("Sénart", "77251_POLE-ECO_00002"),
+}
 
 
 @dataclass
@@ -211,12 +215,8 @@ def write_sites(
         members = [p for p in plots if p.site == number]
         if not members:
             continue
-        rows.append(
-            [
-                _site_values(number, territory, members, establishments, plots, rng).get(n)
-                for n in SITE_FIELDS
-            ]
-        )
+        values = _site_values(number, territory, members, establishments, plots, rng)
+        rows.append([values.get(name) for name in SITE_FIELDS])
     return write_csv(path, SITE_FIELDS, rows)
 
 
@@ -233,7 +233,7 @@ def _site_values(number, territory, members, establishments, plots, rng) -> dict
     commune = territory.commune(spec.commune)
     values: dict[str, object] = {
         "site_id": site_id(number),
-        "pole_id": f"{spec.commune}_POLE-ECO_{list(_POLES).index(spec.commune[:2]) + 1:05d}",
+        "pole_id": _POLES[spec.commune[:2]][1],
         "site_nom": spec.name,
         "site_type": "zone d'activité économique",
         "site_vocadomi": spec.vocation,
@@ -244,7 +244,7 @@ def _site_values(number, territory, members, establishments, plots, rng) -> dict
         "site_identif_date": "2022-05-10",
         "site_actu_date": _SURVEY.isoformat(),
         "source_producteur": EPCI_NAME,
-        "site_description": f"{spec.name}, pôle {_POLES[spec.commune[:2]]}",
+        "site_description": f"{spec.name}, pôle {_POLES[spec.commune[:2]][0]}",
         "site_evol_urba": "extension urbaine"
         if spec.state == "création"
         else "renouvellement urbain",
