@@ -81,14 +81,15 @@ def engine_url(url: str) -> str:
 def _sql_type(spec: FieldSpec) -> sa.types.TypeEngine:
     # Text in the "C" collation: byte order, as in the embedded store, so that both stores sort
     # alike and the primary key index serves ORDER BY feature_id.
-    return {
+    types: dict[str, sa.types.TypeEngine[Any]] = {
         "string": pg.TEXT(collation="C"),
         "number": pg.DOUBLE_PRECISION(),
         "integer": pg.BIGINT(),
         "boolean": pg.BOOLEAN(),
         "date": pg.DATE(),
         "datetime": pg.TIMESTAMP(timezone=True),
-    }[spec.type]
+    }
+    return types[spec.type]
 
 
 def catalog_table(metadata: sa.MetaData, schema: str) -> sa.Table:
@@ -490,8 +491,10 @@ def _create_extension(conn: sa.Connection) -> None:
 def _copy(conn: sa.Connection, table: sa.Table, rows: list[tuple[Any, ...]]) -> None:
     """``COPY ... FROM STDIN`` through the transaction's own psycopg connection (the fast path)."""
     columns = ", ".join(quote(c.name) for c in table.columns)
-    target = f"{quote(table.schema)}.{quote(table.name)}"
+    target = f"{quote(str(table.schema))}.{quote(table.name)}"
     raw = conn.connection.driver_connection
+    if raw is None:  # only after the pooled connection was invalidated
+        raise StoreUnavailable(_UNAVAILABLE)
     halfway = len(rows) // 2
     with raw.cursor() as cur, cur.copy(f"COPY {target} ({columns}) FROM STDIN") as copy:
         for index, row in enumerate(rows):
@@ -565,7 +568,8 @@ def _date(value: Any) -> dt.date | None:
 
 
 def _feature(row: sa.Row[Any], names: list[str]) -> Feature:
-    properties = {name: python_value(value) for name, value in zip(names, row[1:-1], strict=True)}
+    values: tuple[Any, ...] = tuple(row[1:-1])
+    properties = {name: python_value(value) for name, value in zip(names, values, strict=True)}
     geometry = shapely.from_wkb(bytes(row[-1])) if row[-1] is not None else None
     return Feature(id=str(row[0]), properties=properties, geometry=geometry)
 
