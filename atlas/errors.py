@@ -13,6 +13,11 @@ class AtlasError(Exception):
         super().__init__(description)
         self.description = description
 
+    @property
+    def headers(self) -> dict[str, str]:
+        """HTTP headers the error response must carry (e.g. WWW-Authenticate, Retry-After)."""
+        return {}
+
 
 class InvalidInput(AtlasError):
     """The caller's input is wrong (a parameter, a file, a CRS)."""
@@ -39,6 +44,34 @@ class ValidationFailed(InvalidInput):
     def __init__(self, description: str, *, errors: list[str] | None = None) -> None:
         super().__init__(description)
         self.errors = errors or []
+
+
+class Unauthorized(AtlasError):
+    """A credential was sent but is wrong, malformed, expired or revoked (never a silent public)."""
+
+    status = 401
+    code = "Unauthorized"
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """RFC 6750 section 3: a 401 names the Bearer scheme; ``invalid_token`` says why."""
+        return {"WWW-Authenticate": 'Bearer realm="atlas", error="invalid_token"'}
+
+
+class TooManyRequests(AtlasError):
+    """The caller's rate limit is exhausted; ``retry_after`` is in whole seconds."""
+
+    status = 429
+    code = "TooManyRequests"
+
+    def __init__(self, description: str, *, retry_after: int) -> None:
+        super().__init__(description)
+        self.retry_after = retry_after
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """RFC 9110 section 10.2.3: Retry-After as delay-seconds."""
+        return {"Retry-After": str(self.retry_after)}
 
 
 class NotFound(AtlasError):
