@@ -68,6 +68,35 @@ class ApiSettings(BaseSettings):
     default_limit: int = Field(default=100, ge=1)
     max_limit: int = Field(default=10_000, ge=1)
     public_url: str | None = None
+    public_max_age: int = Field(
+        default=60, ge=0, description="Cache-Control max-age of responses to public callers"
+    )
+
+
+class AuthSettings(BaseSettings):
+    """API keys: where they are kept (keys.sqlite under ATLAS_DATA_DIR, or PostgreSQL)."""
+
+    model_config = SettingsConfigDict(env_prefix="ATLAS_AUTH_", extra="ignore")
+
+    db_schema: str = Field(
+        default="atlas_auth",
+        pattern=r"^[a-z_][a-z0-9_]{0,62}$",
+        description="PostgreSQL schema of the api_keys table (PostGIS setup only)",
+    )
+
+
+class LimitSettings(BaseSettings):
+    """Rate limits per caller (API key, or client IP for public), in requests per minute."""
+
+    model_config = SettingsConfigDict(env_prefix="ATLAS_RATE_", extra="ignore")
+
+    enabled: bool = True
+    public_per_minute: int = Field(default=120, ge=1)
+    b2b_per_minute: int = Field(default=600, ge=1)
+    internal_per_minute: int = Field(default=3000, ge=1)
+    max_clients: int = Field(
+        default=100_000, ge=1, description="buckets kept in memory; the least recent go first"
+    )
 
 
 class Settings(BaseSettings):
@@ -78,3 +107,5 @@ class Settings(BaseSettings):
     store: StoreSettings = Field(default_factory=StoreSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
+    auth: AuthSettings = Field(default_factory=AuthSettings)
+    limits: LimitSettings = Field(default_factory=LimitSettings)
