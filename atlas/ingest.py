@@ -14,17 +14,19 @@ from tempfile import TemporaryDirectory
 import geopandas as gpd
 from tqdm import tqdm
 
-from atlas.errors import InvalidInput, ValidationFailed
+from atlas.errors import EmptyCollection, InvalidInput, ValidationFailed
 from atlas.layers import get_layer
 from atlas.layers.base import RasterLayer, ReadOptions, ReadResult, VectorLayer
 from atlas.layers.conform import IngestReport, conform
 from atlas.layers.io import resolve_crs, unpacked
 from atlas.settings import Settings
-from atlas.stores.base import FeatureStore
+from atlas.stores.base import Comparison, Feature, FeatureQuery, FeatureStore
 from atlas.stores.rasters import RasterCatalog
+from atlas.types import STORAGE_CRS
 
 # Layers whose ingest derives another collection from the same data.
 _DERIVED: dict[str, str] = {"heritage-monuments": "heritage-perimeters"}
+_PAGE = 1000  # rows per page when reading a stored collection back
 
 
 def ingest_path(
@@ -117,16 +119,44 @@ def _check_acceptable(report: IngestReport, settings: Settings) -> None:
 def _ingest_derived(
     store: FeatureStore, collection_id: str, parent: gpd.GeoDataFrame, source_name: str
 ) -> str:
-    """Write a collection derived from the one just ingested (monuments -> 500 m abords)."""
-    from atlas.layers.heritage_perimeters import derive_abords
+    """Write a collection derived from the one just ingested (monuments -> 500 m abords).
+
+    The delimited perimeters (PDA) already stored are legal perimeters that no monument file
+    carries (code du patrimoine art. L.621-31): they are read back and kept, replacing the
+    circles of the monuments they name.
+    """
+    from atlas.layers.heritage_perimeters import PDA, derive_abords
 
     layer = get_layer(collection_id)
     if not isinstance(layer, VectorLayer):
         raise TypeError(f"{collection_id} is not a vector layer")
-    derived = derive_abords(parent)
+    pda = _stored_rows(store, layer, Comparison("type_perimetre", "=", PDA))
+    derived = derive_abords(parent, pda if len(pda) else None)
     frame, report = conform(ReadResult(frame=derived), layer, source=f"derived from {source_name}")
     info = store.write_version(layer, frame, report=report)
     return f"{collection_id}: {info.count} perimeters derived -> version {info.version}"
+
+
+def _stored_rows(
+    store: FeatureStore, layer: VectorLayer, condition: Comparison
+) -> gpd.GeoDataFrame:
+    """Every stored row of a collection matching ``condition`` (empty when never ingested)."""
+    features: list[Feature] = []
+    try:
+        while True:
+            query = FeatureQuery(where=(condition,), limit=_PAGE, offset=len(features))
+            page = store.query(layer.collection_id, query)
+            features.extend(page.features)
+            if not page.features or len(features) >= page.number_matched:
+                break
+    except EmptyCollection:
+        pass
+    return gpd.GeoDataFrame(
+        [f.properties for f in features],
+        columns=layer.field_names,
+        geometry=[f.geometry for f in features],
+        crs=STORAGE_CRS,
+    )
 
 
 def _ingest_raster(

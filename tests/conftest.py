@@ -22,11 +22,12 @@ def postgis_url() -> str:
     return url
 
 
-@pytest.fixture(params=["embedded", pytest.param("postgis", marks=pytest.mark.postgis)])
-def store(request: pytest.FixtureRequest, tmp_path) -> Iterator[object]:
-    """An empty store of each kind that knows the contract layer."""
-    layers = {CONTRACT_LAYER.collection_id: CONTRACT_LAYER}
-    if request.param == "embedded":
+STORE_KINDS = ["embedded", pytest.param("postgis", marks=pytest.mark.postgis)]
+
+
+def _open_store(kind: str, tmp_path, layers) -> Iterator[object]:
+    """An empty store of ``kind`` (PostGIS: in a schema of its own, dropped afterwards)."""
+    if kind == "embedded":
         from atlas.stores.embedded import EmbeddedStore
 
         instance = EmbeddedStore(tmp_path / "data", layers=layers)
@@ -42,3 +43,15 @@ def store(request: pytest.FixtureRequest, tmp_path) -> Iterator[object]:
     finally:
         instance.drop_schema()
         instance.close()
+
+
+@pytest.fixture(params=STORE_KINDS)
+def store(request: pytest.FixtureRequest, tmp_path) -> Iterator[object]:
+    """An empty store of each kind that knows the contract layer."""
+    yield from _open_store(request.param, tmp_path, {CONTRACT_LAYER.collection_id: CONTRACT_LAYER})
+
+
+@pytest.fixture(params=STORE_KINDS)
+def catalog_store(request: pytest.FixtureRequest, tmp_path) -> Iterator[object]:
+    """An empty store of each kind that knows every layer of the catalog (for ingest tests)."""
+    yield from _open_store(request.param, tmp_path, None)

@@ -1,0 +1,86 @@
+"""Ingest across collections: a delimited perimeter (PDA) survives re-ingest of the monuments."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import pytest
+import shapely
+
+from atlas.layers.heritage_perimeters import ABORDS, PDA
+from atlas.settings import Settings, StoreSettings
+from atlas.stores.base import FeatureQuery
+
+# Two protected monuments 2 km apart around Évry, in Lambert-93.
+CATHEDRAL = shapely.Point(658_900.0, 6_834_300.0)
+CHATEAU = shapely.Point(660_900.0, 6_834_300.0)
+
+
+@pytest.fixture
+def settings(tmp_path) -> Settings:
+    return Settings(store=StoreSettings(data_dir=tmp_path / "data", database_url=None))
+
+
+@pytest.fixture
+def monuments_file(tmp_path):
+    frame = gpd.GeoDataFrame(
+        {
+            "Reference": ["PA91000099", "PA91000098"],
+            "Titre_editorial_de_la_notice": ["Cathédrale de la Résurrection", "Château"],
+            "Typologie_de_la_protection": ["inscrit MH", "classé MH"],
+        },
+        geometry=[CATHEDRAL, CHATEAU],
+        crs=2154,
+    ).to_crs(4326)
+    path = tmp_path / "monuments.geojson"
+    frame.to_file(path, driver="GeoJSON")
+    return path
+
+
+@pytest.fixture
+def pda_file(tmp_path):
+    polygon = shapely.box(
+        CATHEDRAL.x - 300, CATHEDRAL.y - 200, CATHEDRAL.x + 250, CATHEDRAL.y + 400
+    )
+    # The second PDA names a monument the monuments file does not carry: it stays all the same.
+    elsewhere = shapely.box(650_000.0, 6_830_000.0, 650_400.0, 6_830_300.0)
+    frame = gpd.GeoDataFrame(
+        {"REF_MERIMEE": ["PA91000099", "PA91000097"]}, geometry=[polygon, elsewhere], crs=2154
+    )
+    path = tmp_path / "pda.gpkg"
+    frame.to_file(path, driver="GPKG")
+    return path, polygon
+
+
+def _perimeters(store) -> dict[str, tuple[str, shapely.Geometry]]:
+    page = store.query("heritage-perimeters", FeatureQuery(limit=100))
+    return {
+        f.properties["reference"]: (f.properties["type_perimetre"], f.geometry)
+        for f in page.features
+    }
+
+
+def test_pda_survives_reingest_of_monuments(
+    catalog_store, settings, monuments_file, pda_file, monkeypatch
+):
+    import atlas.ingest
+    from atlas.ingest import ingest_path
+
+    monkeypatch.setattr(atlas.ingest, "_PAGE", 1)  # the stored PDA are read back page by page
+    pda_path, polygon = pda_file
+    ingest_path(
+        catalog_store, "heritage-monuments", monuments_file, settings=settings, progress=False
+    )
+    assert {kind for kind, _ in _perimeters(catalog_store).values()} == {ABORDS}
+
+    ingest_path(catalog_store, "heritage-perimeters", pda_path, settings=settings, progress=False)
+    report = ingest_path(
+        catalog_store, "heritage-monuments", monuments_file, settings=settings, progress=False
+    )
+
+    perimeters = _perimeters(catalog_store)
+    assert perimeters.keys() == {"PA91000099", "PA91000098", "PA91000097"}
+    kind, geometry = perimeters["PA91000099"]
+    assert kind == PDA and geometry.equals(shapely.MultiPolygon([polygon]))
+    assert perimeters["PA91000098"][0] == ABORDS
+    assert perimeters["PA91000097"][0] == PDA
+    assert any("3 perimeters derived" in note for note in report.notes)
