@@ -14,6 +14,7 @@ from tempfile import TemporaryDirectory
 import geopandas as gpd
 from tqdm import tqdm
 
+from atlas.derive import WATER_SERVED, refresh_water_served, with_water_indicators
 from atlas.errors import EmptyCollection, InvalidInput, ValidationFailed
 from atlas.layers import get_layer
 from atlas.layers.base import RasterLayer, ReadOptions, ReadResult, VectorLayer
@@ -88,9 +89,13 @@ def _ingest_vector(
     bar.step(f"{layer.collection_id}: validate")
     frame, report = conform(result, layer, source=source_name)
     _check_acceptable(report, settings)
+    if layer.collection_id in WATER_SERVED:
+        frame = with_water_indicators(store, frame)
     bar.step(f"{layer.collection_id}: write")
     info = store.write_version(layer, frame, report=report)
     report.version = info.version
+    if layer.collection_id == "water-pipes":
+        report.notes.extend(refresh_water_served(store, frame))
     derived = _DERIVED.get(layer.collection_id)
     if derived:
         report.notes.append(_ingest_derived(store, derived, frame, source_name))

@@ -21,13 +21,14 @@ log = logging.getLogger(__name__)
 
 # Ingest order: parcels first (plots refer to them), monuments before their derived perimeters,
 # elevation before the slope derived from it.
+# The network before the plots and sites, whose water indicators are derived from it.
 INGEST_ORDER = (
     "parcels",
+    "water-pipes",
+    "water-structures",
     "activity-sites",
     "activity-plots",
     "establishments",
-    "water-pipes",
-    "water-structures",
     "heritage-monuments",
     "services",
     "flood-hazard",

@@ -50,6 +50,7 @@ ESTABLISHMENT_FIELDS = (
     "etab_fermeture_date", "etab_description", "etab_activite_code", "etab_activite_libelle",
     "etab_effectif_code", "etab_effectif_libelle", "etab_effectif_annee", "etab_source_info",
     "geocodage_qualite", "etab_geompoint", "etab_contact_mail", "etab_contact_tel",
+    "statutDiffusionEtablissement",  # SIRENE extension, read by the tier policy
 )  # fmt: skip
 
 _SURVEY = dt.date(2024, 9, 16)  # date of the demo inventory (terr_actu_date, site_actu_date)
@@ -163,6 +164,9 @@ def _establishment_row(vocation: str, commune, rng, used: set[str]) -> tuple[dic
         "etab_contact_mail": f"contact@{slug}.fr",
         "etab_contact_tel": "01 60 "
         + " ".join(f"{int(rng.integers(0, 100)):02d}" for _ in range(3)),
+        # About one in ten has objected to publication (SIRENE 'P'); taken from the SIRET
+        # rather than the generator, so the rest of the territory stays the same.
+        "statutDiffusionEtablissement": "P" if int(siret[-4:-1]) % 10 == 3 else "O",
     }
     return row, employees
 

@@ -15,11 +15,15 @@ from pathlib import Path
 import pandas as pd
 
 from atlas.errors import InvalidInput
-from atlas.layers.base import ReadOptions, ReadResult, VectorLayer
+from atlas.layers.base import ReadOptions, ReadResult, TierGrant, VectorLayer
 from atlas.layers.cnig import STANDARD, TERRAIN_ECO, field_specs
 from atlas.layers.cnig_read import read_cnig
+from atlas.layers.water_indicators import INDICATOR_FIELDS
 
-FIELDS = field_specs(TERRAIN_ECO)
+# The CNIG fields, then the water-servicing indicators derived at ingest (water_indicators).
+# "On the market" in the CNIG commercialisation stages: what the public map offers.
+ON_THE_MARKET = ("en vente", "en vente avec contraintes")
+FIELDS = (*field_specs(TERRAIN_ECO), *INDICATOR_FIELDS)
 PARCEL_ID = re.compile(r"\d{8}[0-9A-Z]{2}\d{4}")
 
 
@@ -69,4 +73,10 @@ LAYER = VectorLayer(
     fields=FIELDS,
     reader=read_activity_plots,
     standard=STANDARD + ", class TERRAIN-ECO",
+    grants={
+        "public": TierGrant(
+            rows=(("terr_stade_comm", "in", ON_THE_MARKET),),
+            reason="the public map shows the plots on the market only (DESIGN tier table)",
+        )
+    },
 )

@@ -20,8 +20,10 @@ import pandas as pd
 from atlas.layers.base import ReadOptions, ReadResult, VectorLayer
 from atlas.layers.cnig import SITE_ECO, STANDARD, field_specs
 from atlas.layers.cnig_read import fold, read_cnig
+from atlas.layers.water_indicators import INDICATOR_FIELDS
 
-FIELDS = field_specs(SITE_ECO)
+# The CNIG fields, then the water-servicing indicators derived at ingest (water_indicators).
+FIELDS = (*field_specs(SITE_ECO), *INDICATOR_FIELDS)
 
 # Which terr_etat_occup values are vacancy in the sense of L.318-8-2 (the standard defines the
 # values by their names only; the 2023 data model has no definitions):

@@ -37,6 +37,37 @@ class Classification(enum.StrEnum):
     SENSITIVE = "sensitive"
 
 
+# Which tiers each classification admits (DESIGN.md's default tier policy). Personal and
+# sensitive data reach only the staff, and every such read is audited.
+CLASSIFICATION_TIERS: dict[Classification, frozenset[str]] = {
+    Classification.PUBLIC: frozenset({"public", "b2b", "internal"}),
+    Classification.BUSINESS: frozenset({"b2b", "internal"}),
+    Classification.INTERNAL: frozenset({"internal"}),
+    Classification.PERSONAL: frozenset({"internal"}),
+    Classification.SENSITIVE: frozenset({"internal"}),
+}
+AUDITED = frozenset({Classification.PERSONAL, Classification.SENSITIVE})
+
+RowCondition = tuple[str, str, object]  # (field, operator, value), an atlas.stores Comparison
+
+
+@dataclass(frozen=True, slots=True)
+class TierGrant:
+    """What a layer gives one tier, narrowing what the classification of its fields admits.
+
+    A grant can only take away: ``fields`` is intersected with the fields the classification
+    admits, ``rows`` are ANDed to every query, ``geometry`` replaces exact geometry. So a slip in
+    a grant can hide too much, never show personal or sensitive data.
+    """
+
+    fields: tuple[str, ...] | None = None  # None: every field the classification admits
+    rows: tuple[RowCondition, ...] = ()
+    geometry: Literal["exact", "generalised", "absent"] = "exact"
+    tolerance_m: float = 0.0  # for "generalised": the precision the tier may see
+    visible: bool = True  # False hides the whole collection from the tier
+    reason: str = ""  # why the grant narrows the default (shown in the policy report)
+
+
 @dataclass(frozen=True, slots=True)
 class FieldSpec:
     """One attribute of a layer, under the national standard's name."""
@@ -92,6 +123,7 @@ class VectorLayer:
     reader: VectorReader
     standard: str
     geometry_classification: Classification = Classification.PUBLIC
+    grants: dict[str, TierGrant] = field(default_factory=dict)  # tier -> grant; absent: default
     kind: Literal["vector"] = "vector"
 
     def field(self, name: str) -> FieldSpec:

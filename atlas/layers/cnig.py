@@ -178,24 +178,27 @@ class CnigClass:
     geometry_field: str
     dropped: tuple[str, ...] = ()  # published fields the atlas does not store
     layer_names: tuple[str, ...] = ()  # GeoPackage layer names that hold this class
+    # Optional fields of another national standard kept when a source has them (the SIRENE
+    # diffusion status); never part of the CNIG TableSchema, so exports stay valid against it.
+    extensions: tuple[CnigField, ...] = ()
 
     def field(self, name: str) -> CnigField:
-        """The field called ``name``; KeyError when the class has none."""
-        for spec in self.fields:
+        """The field (published or extension) called ``name``; KeyError when there is none."""
+        for spec in (*self.fields, *self.extensions):
             if spec.name == name:
                 return spec
         raise KeyError(name)
 
     @property
     def field_names(self) -> list[str]:
-        """Published field names, in order."""
-        return [f.name for f in self.fields]
+        """Published field names in order, then the extensions."""
+        return [f.name for f in (*self.fields, *self.extensions)]
 
     @property
     def stored_fields(self) -> tuple[CnigField, ...]:
         """The fields that become attributes (not the geometry column, not the dropped ones)."""
         skip = {self.geometry_field, *self.dropped}
-        return tuple(f for f in self.fields if f.name not in skip)
+        return tuple(f for f in (*self.fields, *self.extensions) if f.name not in skip)
 
 
 def _s(name: str, required: bool = False, cls: Classification = PUBLIC, desc: str = "", **kw):
@@ -375,6 +378,19 @@ ETABLISSEMENT = CnigClass(
         # Business contacts: b2b sees them (DESIGN), the public does not.
         CnigField("etab_contact_mail", "string", False, BUSINESS, "contact e-mail", format="email"),
         _s("etab_contact_tel", cls=BUSINESS, desc="contact telephone"),
+    ),
+    extensions=(
+        # SIRENE's statutDiffusionEtablissement: 'O' diffusible; 'P' partially diffusible, the
+        # person objected to the publication of the establishment (art. A123-96 code de
+        # commerce). The tier policy shows only 'O' establishments outside the staff.
+        CnigField(
+            "statutDiffusionEtablissement",
+            "string",
+            False,
+            INTERNAL,
+            "SIRENE diffusion status (O diffusible, P partially diffusible)",
+            enum=("O", "P", "N"),
+        ),
     ),
 )
 

@@ -1,0 +1,1 @@
+"""Authentication: API keys (and optionally OIDC tokens) mapped to a tier."""

@@ -1,0 +1,79 @@
+"""Fields one collection derives from another, kept true whichever of them is ingested last.
+
+The plots and sites carry the water-servicing indicators (``atlas.layers.water_indicators``),
+computed from the exact network: when plots or sites are ingested they are computed before the
+write; when the network is ingested, the current plots and sites are written again as new
+versions with fresh indicators. Each write is the store's usual atomic version switch.
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import pandas as pd
+
+from atlas.errors import EmptyCollection, UnknownCollection
+from atlas.layers import get_layer
+from atlas.layers.base import ReadResult, VectorLayer
+from atlas.layers.conform import conform
+from atlas.layers.water_indicators import INDICATOR_NAMES, water_indicators
+from atlas.stores.base import FeatureQuery, FeatureStore
+from atlas.types import STORAGE_CRS
+
+WATER_SERVED = ("activity-plots", "activity-sites")
+_PAGE = 10_000
+
+
+def current_frame(store: FeatureStore, collection_id: str) -> gpd.GeoDataFrame | None:
+    """Every feature of the current version (schema columns, EPSG:2154); None when empty."""
+    layer = get_layer(collection_id)
+    if not isinstance(layer, VectorLayer):
+        raise TypeError(f"{collection_id} is not a vector collection")
+    try:
+        store.collection(collection_id)
+    except (EmptyCollection, UnknownCollection):
+        return None
+    rows: list[dict] = []
+    geometries = []
+    offset = 0
+    while True:
+        page = store.query(collection_id, FeatureQuery(limit=_PAGE, offset=offset))
+        rows.extend(f.properties for f in page.features)
+        geometries.extend(f.geometry for f in page.features)
+        if len(page.features) < _PAGE:
+            break
+        offset += _PAGE
+    return gpd.GeoDataFrame(rows, columns=layer.field_names, geometry=geometries, crs=STORAGE_CRS)
+
+
+def with_water_indicators(store: FeatureStore, frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """``frame`` (plots or sites) with its indicators computed from the stored network."""
+    indicators = water_indicators(frame, current_frame(store, "water-pipes"))
+    out = frame.copy()
+    for name in INDICATOR_NAMES:
+        out[name] = indicators[name]
+    return out
+
+
+def refresh_water_served(store: FeatureStore, pipes: gpd.GeoDataFrame) -> list[str]:
+    """After a network ingest: new versions of the plots and sites with fresh indicators."""
+    notes = []
+    for collection_id in WATER_SERVED:
+        frame = current_frame(store, collection_id)
+        if frame is None or frame.empty:
+            continue
+        layer = get_layer(collection_id)
+        assert isinstance(layer, VectorLayer)
+        indicators = water_indicators(frame, pipes)
+        for name in INDICATOR_NAMES:
+            frame[name] = indicators[name]
+        # Through conform again: values read back are Python objects, the stores write by type.
+        typed, report = conform(
+            ReadResult(frame=frame), layer, source="water indicators refreshed from water-pipes"
+        )
+        info = store.write_version(layer, typed, report=report)
+        served = int(pd.notna(indicators["eau_dn"]).sum())
+        notes.append(
+            f"{collection_id}: water indicators refreshed ({served} of {len(frame)} within "
+            f"reach of a main) -> version {info.version}"
+        )
+    return notes

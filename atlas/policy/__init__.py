@@ -1,0 +1,1 @@
+"""The tier policy: who sees which collection, field, row and geometry, enforced in one place."""

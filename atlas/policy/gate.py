@@ -1,0 +1,321 @@
+"""The one enforcement point: every output reads the data base through a :class:`Gate`.
+
+A gate is bound to one caller (principal and request id). It answers only from the caller's
+:class:`TierView` of each collection: collections a tier may not see raise exactly the error an
+unknown collection raises; fields it may not see are refused with exactly the message a
+nonexistent field gets; the tier's row conditions are ANDed to every query, count, extent and
+tile; geometry is exact, generalised or absent as the view says; reads of personal data or of
+the sensitive network are written to the audit log before the answer leaves. Routers, tiles,
+extracts, maps and search never hold the store itself.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import threading
+from typing import Any
+
+import geopandas as gpd
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+from atlas.audit.record import AuditAction, AuditLog, AuditRecord
+from atlas.errors import EmptyCollection, NotFound, UnknownCollection
+from atlas.layers import catalog
+from atlas.layers.base import FieldSpec, RasterLayer
+from atlas.policy import tiles as policy_tiles
+from atlas.policy.rules import TierView, raster_visible, vector_view
+from atlas.policy.tiers import Principal
+from atlas.stores.base import (
+    CollectionInfo,
+    Feature,
+    FeaturePage,
+    FeatureQuery,
+    FeatureStore,
+    check_fields,
+    query_field_names,
+)
+from atlas.stores.rasters import RasterCatalog
+from atlas.types import TileXYZ
+
+_PAGE = 10_000  # rows per round trip when a restricted extent is recomputed
+
+
+class Policy:
+    """Long-lived: the store, rasters and audit log, and the caches keyed by tier and version."""
+
+    def __init__(
+        self, store: FeatureStore, rasters: RasterCatalog | None, audit: AuditLog | None
+    ) -> None:
+        self.store = store
+        self.rasters = rasters
+        self.audit = audit
+        self._extents: dict[tuple[str, str, int], tuple[int, tuple | None]] = {}
+        self._lock = threading.Lock()
+
+    def gate(self, principal: Principal, request_id: str) -> Gate:
+        """A gate for one request."""
+        return Gate(self, principal, request_id)
+
+    def restricted_extent(
+        self, view: TierView, version: int
+    ) -> tuple[int, tuple[float, float, float, float] | None]:
+        """Count and EPSG:2154 bbox of the rows a restricted view sees (cached per version)."""
+        key = (view.collection_id, view.tier.value, version)
+        with self._lock:
+            if key in self._extents:
+                return self._extents[key]
+        count, bounds = 0, None
+        offset = 0
+        while True:
+            page = self.store.query(
+                view.collection_id,
+                FeatureQuery(where=view.rows, properties=(), limit=_PAGE, offset=offset),
+            )
+            geometries = [f.geometry for f in page.features if f.geometry is not None]
+            count += len(page.features)
+            if geometries:
+                box = shapely.total_bounds(geometries)
+                bounds = _union_bounds(bounds, tuple(float(v) for v in box))
+            if len(page.features) < _PAGE:
+                break
+            offset += _PAGE
+        with self._lock:
+            self._extents[key] = (count, bounds)
+        return count, bounds
+
+
+class Gate:
+    """What one caller may read, and nothing else."""
+
+    def __init__(self, policy: Policy, principal: Principal, request_id: str) -> None:
+        self._policy = policy
+        self._store = policy.store
+        self.principal = principal
+        self.tier = principal.tier
+        self.request_id = request_id
+
+    # -- collections ----------------------------------------------------------------------
+
+    def view(self, collection_id: str) -> TierView:
+        """The caller's view of a vector collection; UnknownCollection when it may not see it."""
+        view = vector_view(collection_id, self.tier)
+        if view is None:
+            raise UnknownCollection(collection_id)
+        return view
+
+    def collections(self) -> list[CollectionInfo]:
+        """The vector collections the caller may see and that hold data, as the caller sees them."""
+        out = []
+        for info in self._store.collections():
+            view = vector_view(info.id, self.tier)
+            if view is not None:
+                out.append(self._as_seen(info, view))
+        return out
+
+    def collection(self, collection_id: str) -> CollectionInfo:
+        """One vector collection as the caller sees it; unknown, hidden and empty look the same."""
+        view = self.view(collection_id)
+        try:
+            info = self._store.collection(collection_id)
+        except EmptyCollection:
+            raise UnknownCollection(collection_id) from None
+        return self._as_seen(info, view)
+
+    def rasters(self) -> list[tuple[RasterLayer, dict[str, Any]]]:
+        """The raster collections the caller may see that hold a version, with their metadata."""
+        catalog_ = self._policy.rasters
+        if catalog_ is None:
+            return []
+        out = []
+        for collection_id in catalog_.available():
+            layer = catalog().get(collection_id)
+            if isinstance(layer, RasterLayer) and raster_visible(collection_id, self.tier):
+                out.append((layer, catalog_.current(collection_id)[1]))
+        return out
+
+    def raster(self, collection_id: str) -> tuple[RasterLayer, dict[str, Any]]:
+        """One raster collection; UnknownCollection when hidden, unknown or not loaded."""
+        for layer, meta in self.rasters():
+            if layer.collection_id == collection_id:
+                return layer, meta
+        raise UnknownCollection(collection_id)
+
+    def queryables(self, collection_id: str) -> tuple[FieldSpec, ...]:
+        """The fields the caller may filter, sort and select on."""
+        self.collection(collection_id)  # hidden or empty: the same 404 as unknown
+        return self.view(collection_id).fields
+
+    # -- features -------------------------------------------------------------------------
+
+    def query(
+        self, collection_id: str, query: FeatureQuery, *, area: str | None = None
+    ) -> FeaturePage:
+        """One page of features as the caller may see them."""
+        view = self.view(collection_id)
+        store_query = self._restrict(view, query)
+        page = self._store.query(collection_id, store_query)
+        page.features = [self._treat(view, f) for f in page.features]
+        self._audit_read(view, store_query.properties, len(page.features), "read", area)
+        return page
+
+    def feature(self, collection_id: str, feature_id: str) -> Feature:
+        """One feature; a row the caller may not see is NotFound, exactly like a missing one."""
+        page = self.query(collection_id, FeatureQuery(ids=(feature_id,), limit=1))
+        if not page.features:
+            raise NotFound(f"feature '{feature_id[:80]}' not found in '{collection_id}'")
+        return page.features[0]
+
+    def frame(
+        self,
+        collection_id: str,
+        query: FeatureQuery | None = None,
+        *,
+        action: AuditAction = "extract",
+        area: str | None = None,
+    ) -> gpd.GeoDataFrame:
+        """Every matching feature as the caller sees it (extracts, maps); always audited when asked."""
+        view = self.view(collection_id)
+        base = query or FeatureQuery()
+        features: list[Feature] = []
+        offset = base.offset
+        while True:
+            page_query = dataclasses.replace(base, limit=_PAGE, offset=offset)
+            page = self._store.query(collection_id, self._restrict(view, page_query))
+            features.extend(self._treat(view, f) for f in page.features)
+            if len(page.features) < _PAGE:
+                break
+            offset += _PAGE
+        names = list(base.properties) if base.properties is not None else list(view.field_names)
+        frame = gpd.GeoDataFrame(
+            [f.properties for f in features],
+            columns=names,
+            geometry=[f.geometry for f in features],
+            crs="EPSG:2154",
+        )
+        if action == "extract" or view.audited(base.properties):
+            self._record(
+                action, collection_id, len(frame), area, self._detail(view, base.properties)
+            )
+        return frame
+
+    def tile(self, collection_id: str, tile: TileXYZ, *, properties: tuple[str, ...] = ()) -> bytes:
+        """An MVT of what the caller sees of the collection in z/x/y."""
+        view = self.view(collection_id)
+        check_fields(view.fields, properties)
+        if view.geometry == "absent":
+            return b""
+        if view.geometry == "exact" and not view.rows:
+            data = self._store.tile(collection_id, tile, properties=properties)
+        else:
+            # Row conditions and generalised geometry: built from the gate's own query, so
+            # nothing the view hides can reach the tile encoder.
+            frame = self._tile_frame(view, tile, properties)
+            data = policy_tiles.encode(collection_id, frame, tile, properties)
+        if view.audited(properties):
+            self._record(
+                "tile",
+                collection_id,
+                policy_tiles.count_features(data, collection_id),
+                policy_tiles.tile_area_wkt(tile),
+                self._detail(view, properties),
+            )
+        return data
+
+    # -- helpers --------------------------------------------------------------------------
+
+    def _as_seen(self, info: CollectionInfo, view: TierView) -> CollectionInfo:
+        if not view.restricted_rows:
+            return dataclasses.replace(info, fields=view.fields)
+        count, bbox = self._policy.restricted_extent(view, info.version)
+        return dataclasses.replace(info, fields=view.fields, count=count, bbox=bbox)
+
+    def _restrict(self, view: TierView, query: FeatureQuery) -> FeatureQuery:
+        """The store query: names checked against the view, its rows ANDed, its fields only."""
+        check_fields(view.fields, query_field_names(query))
+        properties = query.properties if query.properties is not None else view.field_names
+        return dataclasses.replace(query, where=(*query.where, *view.rows), properties=properties)
+
+    def _treat(self, view: TierView, feature: Feature) -> Feature:
+        if view.geometry == "exact" or feature.geometry is None:
+            return feature
+        if view.geometry == "absent":
+            return Feature(id=feature.id, properties=feature.properties, geometry=None)
+        return Feature(
+            id=feature.id,
+            properties=feature.properties,
+            geometry=generalise(feature.geometry, view.tolerance_m),
+        )
+
+    def _tile_frame(
+        self, view: TierView, tile: TileXYZ, properties: tuple[str, ...]
+    ) -> gpd.GeoDataFrame:
+        bbox = policy_tiles.tile_bbox_2154(tile, margin=max(view.tolerance_m, 0.0))
+        page = self._store.query(
+            view.collection_id,
+            FeatureQuery(bbox=bbox, where=view.rows, properties=properties, limit=1_000_000),
+        )
+        features = [self._treat(view, f) for f in page.features]
+        return gpd.GeoDataFrame(
+            [{"id": f.id, **f.properties} for f in features],
+            columns=["id", *properties],
+            geometry=[f.geometry for f in features],
+            crs="EPSG:2154",
+        )
+
+    def _audit_read(
+        self,
+        view: TierView,
+        properties: tuple[str, ...] | None,
+        count: int,
+        action: AuditAction,
+        area: str | None,
+    ) -> None:
+        if view.audited(properties):
+            self._record(action, view.collection_id, count, area, self._detail(view, properties))
+
+    @staticmethod
+    def _detail(view: TierView, properties: tuple[str, ...] | None) -> str:
+        names = view.field_names if properties is None else properties
+        read = sorted(n for n in names if n in view.audited_fields)
+        parts = (["geometry"] if view.audited_geometry else []) + read
+        return "fields: " + ", ".join(parts) if parts else ""
+
+    def _record(
+        self, action: AuditAction, collection_id: str, count: int, area: str | None, detail: str
+    ) -> None:
+        audit = self._policy.audit
+        if audit is None:
+            # Refuse rather than serve an unaudited read of personal or sensitive data.
+            raise RuntimeError("no audit log is configured: audited data cannot be served")
+        audit.append(
+            AuditRecord(
+                at=dt.datetime.now(dt.UTC),
+                who=self.principal.who,
+                tier=self.tier.value,
+                action=action,
+                collection_id=collection_id,
+                feature_count=count,
+                request_id=self.request_id,
+                area=area,
+                detail=detail,
+            )
+        )
+
+
+def generalise(geometry: BaseGeometry, tolerance: float) -> BaseGeometry:
+    """The geometry at the precision ``tolerance`` (m): points snapped to a grid, others simplified."""
+    if tolerance <= 0:
+        return geometry
+    if geometry.geom_type in ("Point", "MultiPoint"):
+        return shapely.set_precision(geometry, tolerance)
+    return shapely.simplify(geometry, tolerance, preserve_topology=True)
+
+
+def _union_bounds(
+    a: tuple[float, float, float, float] | None, b: tuple[float, float, float, float]
+) -> tuple[float, float, float, float]:
+    if a is None:
+        return b
+    return (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
