@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from atlas.auth.cli import keys_app
 from atlas.errors import AtlasError, ValidationFailed
 from atlas.settings import Settings
 
@@ -21,6 +22,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+app.add_typer(keys_app)
 
 
 def _settings() -> Settings:
