@@ -12,7 +12,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from atlas import __version__
+from atlas.api.cache_headers import TierCacheHeaders
+from atlas.api.limits import RateLimiter
 from atlas.api.routers import collections, landing
+from atlas.auth.keys import open_keyring
 from atlas.errors import AtlasError
 from atlas.settings import Settings
 from atlas.stores import open_store
@@ -30,9 +33,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.settings = settings
         app.state.store = open_store(settings.store)
         app.state.rasters = RasterCatalog(settings.store.data_dir)
+        app.state.keys = open_keyring(settings.store, settings.auth)
+        app.state.limiter = RateLimiter(settings.limits)
         try:
             yield
         finally:
+            app.state.keys.close()
             app.state.store.close()
 
     app = FastAPI(
@@ -47,6 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(landing.router)
     app.include_router(collections.router)
     _install_error_handlers(app)
+    app.add_middleware(TierCacheHeaders, public_max_age=settings.api.public_max_age)
     return app
 
 
@@ -68,7 +75,9 @@ def _install_error_handlers(app: FastAPI) -> None:
             )
             response.headers["Retry-After"] = "5"
             return response
-        return _error(exc.status, exc.code, exc.description)
+        response = _error(exc.status, exc.code, exc.description)
+        response.headers.update(exc.headers)  # WWW-Authenticate on 401, Retry-After on 429
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:

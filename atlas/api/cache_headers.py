@@ -1,0 +1,62 @@
+"""Cache-Control and Vary per tier, on every response.
+
+A response depends on who asks (the tier policy filters collections, fields and rows), so:
+
+- ``Vary: Authorization`` always: a cache must never hand one caller's response to another;
+- a caller with credentials (b2b, internal, or a 401 for a bad key) gets
+  ``Cache-Control: private, no-store``, whatever the route set: nothing of theirs is kept by a
+  shared cache or the browser (RFC 9111 section 5.2.2.5);
+- an anonymous (public) caller's successful GET may be cached ``public, max-age=N``
+  (``ATLAS_PUBLIC_MAX_AGE``) unless the route chose its own Cache-Control; other public errors
+  than 404/410 are ``no-store``, so that a 400, 429 or 503 does not stick in a CDN.
+"""
+
+from __future__ import annotations
+
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from atlas.policy.tiers import Tier
+
+PRIVATE = "private, no-store"
+_CACHEABLE_STATUS = {200, 203, 204, 206, 300, 301, 304, 308, 404, 410}
+
+
+def _vary_authorization(headers: MutableHeaders) -> None:
+    vary = [v.strip() for v in headers.get("vary", "").split(",") if v.strip()]
+    if "authorization" not in {v.lower() for v in vary} and "*" not in vary:
+        headers["Vary"] = ", ".join([*vary, "Authorization"])
+
+
+class TierCacheHeaders:
+    """ASGI middleware: reads the principal that ``get_principal`` left in the request state."""
+
+    def __init__(self, app: ASGIApp, *, public_max_age: int = 60) -> None:
+        self.app = app
+        self.public = f"public, max-age={public_max_age}" if public_max_age > 0 else "no-cache"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Rewrite the headers of the response start message."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        # request.state writes into this dict; keep a reference to read the principal back.
+        state = scope.setdefault("state", {})
+        credentials = "authorization" in Headers(scope=scope)
+        method = scope.get("method", "GET")
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                _vary_authorization(headers)
+                principal = state.get("principal")
+                private = credentials or (principal is not None and principal.tier != Tier.PUBLIC)
+                if private:
+                    headers["Cache-Control"] = PRIVATE
+                elif method not in ("GET", "HEAD") or message["status"] not in _CACHEABLE_STATUS:
+                    headers["Cache-Control"] = "no-store"
+                elif "cache-control" not in headers:
+                    headers["Cache-Control"] = self.public
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
