@@ -14,6 +14,9 @@ class StoreSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ATLAS_", extra="ignore")
 
     database_url: SecretStr | None = None
+    # PostGIS schema of the catalog and views (data tables go to "<schema>_data"); tests and
+    # benchmarks use a throwaway one so that they never touch a deployment's data.
+    database_schema: str = Field(default="atlas", pattern=r"^[a-z_][a-z0-9_]{0,40}$")
     data_dir: Path = Field(default=Path("atlas-data"))
     statement_timeout_ms: int = Field(default=30_000, ge=100)
     pool_size: int = Field(default=5, ge=1, le=100)

@@ -13,6 +13,7 @@ def open_store(settings: StoreSettings) -> FeatureStore:
 
         return PostgisStore(
             settings.database_url.get_secret_value(),
+            schema=settings.database_schema,
             statement_timeout_ms=settings.statement_timeout_ms,
             pool_size=settings.pool_size,
         )
