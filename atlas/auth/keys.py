@@ -158,9 +158,7 @@ class KeyRing:
             raise InvalidInput("the expiry date is already past")
         key_id = secrets.token_hex(6)
         key = f"{KEY_PREFIX}_{key_id}_{secrets.token_urlsafe(32)}"
-        record = KeyRecord(
-            key_id=key_id, name=name, tier=tier, created=now.replace(microsecond=0), expires=expires
-        )
+        record = KeyRecord(key_id=key_id, name=name, tier=tier, created=now, expires=expires)
         self.backend.insert(record, key_digest=digest(key))
         return record, key
 
