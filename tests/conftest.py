@@ -55,3 +55,41 @@ def store(request: pytest.FixtureRequest, tmp_path) -> Iterator[object]:
 def catalog_store(request: pytest.FixtureRequest, tmp_path) -> Iterator[object]:
     """An empty store of each kind that knows every layer of the catalog (for ingest tests)."""
     yield from _open_store(request.param, tmp_path, None)
+
+
+def settings_for(kind: str, data_dir) -> Iterator[object]:
+    """Settings of one store kind on ``data_dir``; PostGIS: schemas of their own, then dropped."""
+    from atlas.settings import Settings, StoreSettings
+
+    if kind == "embedded":
+        yield Settings(store=StoreSettings(data_dir=data_dir, database_url=None))
+        return
+    suffix = uuid.uuid4().hex[:10]
+    store = StoreSettings(
+        data_dir=data_dir, database_url=postgis_url(), database_schema=f"atlas_test_{suffix}"
+    )
+    # Every other concern keeping tables in PostgreSQL (API keys, audit…) gets its own schema.
+    others = {
+        name: field.annotation(db_schema=f"atlas_{name}_test_{suffix}")
+        for name, field in Settings.model_fields.items()
+        if "db_schema" in getattr(field.annotation, "model_fields", {})
+    }
+    try:
+        yield Settings(store=store, **others)
+    finally:
+        schemas = [store.database_schema, f"{store.database_schema}_data"]
+        _drop_schemas(postgis_url(), schemas + [o.db_schema for o in others.values()])
+
+
+def _drop_schemas(url: str, schemas: list[str]) -> None:
+    import sqlalchemy as sa
+
+    from atlas.stores.postgis import engine_url
+
+    engine = sa.create_engine(engine_url(url))
+    try:
+        with engine.begin() as conn:
+            for schema in schemas:
+                conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    finally:
+        engine.dispose()
