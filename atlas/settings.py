@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -86,6 +87,27 @@ class AuthSettings(BaseSettings):
         pattern=r"^[a-z_][a-z0-9_]{0,62}$",
         description="PostgreSQL schema of the api_keys table (PostGIS setup only)",
     )
+    # OpenID Connect bearer tokens (JWT, RS256), accepted beside API keys when a JWKS is set.
+    oidc_jwks: str | None = Field(
+        default=None, description="the identity provider's JWKS: an https:// URL or a file path"
+    )
+    oidc_issuer: str | None = Field(default=None, description="required 'iss' of tokens")
+    oidc_audience: str | None = Field(default=None, description="required 'aud' of tokens")
+    oidc_role_claim: str = Field(
+        default="roles",
+        description="claim holding the roles; dotted for nested, e.g. realm_access.roles",
+    )
+    oidc_roles: dict[str, Literal["public", "b2b", "internal"]] = Field(
+        default={"atlas-internal": "internal", "atlas-b2b": "b2b"},
+        description="role -> tier (JSON); the most trusted tier among a token's roles applies",
+    )
+
+    @model_validator(mode="after")
+    def _oidc_complete(self) -> AuthSettings:
+        if self.oidc_jwks and not (self.oidc_issuer and self.oidc_audience):
+            # Without both checks, a token the same provider issued for another app would pass.
+            raise ValueError("ATLAS_AUTH_OIDC_JWKS needs ATLAS_AUTH_OIDC_ISSUER and _AUDIENCE")
+        return self
 
 
 class LimitSettings(BaseSettings):

@@ -16,6 +16,7 @@ from atlas.api.cache_headers import TierCacheHeaders
 from atlas.api.limits import RateLimiter
 from atlas.api.routers import collections, landing
 from atlas.auth.keys import open_keyring
+from atlas.auth.oidc import open_oidc
 from atlas.errors import AtlasError
 from atlas.settings import Settings
 from atlas.stores import open_store
@@ -35,6 +36,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.rasters = RasterCatalog(settings.store.data_dir)
         app.state.keys = open_keyring(settings.store, settings.auth)
         app.state.limiter = RateLimiter(settings.limits)
+        app.state.oidc = open_oidc(settings.auth)  # None unless ATLAS_AUTH_OIDC_JWKS is set
         try:
             yield
         finally:

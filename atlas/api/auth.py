@@ -9,9 +9,9 @@ Routers take ONE dependency::
         ...  # principal.tier drives the policy; principal.who goes to the audit log
 
 ``CurrentPrincipal`` is ``Annotated[Principal, Depends(request_principal)]``: no Authorization
-header is the public tier; ``Bearer <API key>`` is the key's tier; anything else is a 401, never a
-silent fallback to public. The principal is also left on ``request.state.principal`` for the
-cache-headers middleware and the audit log.
+header is the public tier; ``Bearer <API key>`` is the key's tier (``Bearer <JWT>`` the role's tier
+when OIDC is configured); anything else is a 401, never a silent fallback to public. The principal
+is also left on ``request.state.principal`` for the cache-headers middleware and the audit log.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from atlas.auth.keys import KeyRing
+from atlas.auth.oidc import looks_like_jwt
 from atlas.errors import Unauthorized
 from atlas.policy.tiers import ANONYMOUS, Principal
 
@@ -53,9 +54,16 @@ def get_principal(
         token = token.strip()
         if len(headers) > 1 or scheme.lower() != "bearer" or not token:
             raise Unauthorized("send one header 'Authorization: Bearer <API key>'")
-        principal = get_keys(request).authenticate(token)
+        principal = _authenticate(request, token)
     request.state.principal = principal
     return principal
+
+
+def _authenticate(request: Request, token: str) -> Principal:
+    oidc = getattr(request.app.state, "oidc", None)  # None: OIDC is not configured
+    if oidc is not None and looks_like_jwt(token):
+        return oidc.authenticate(token)
+    return get_keys(request).authenticate(token)
 
 
 def client_address(request: Request) -> str:
