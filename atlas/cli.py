@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from atlas.audit.cli import audit_app
 from atlas.auth.cli import keys_app
 from atlas.errors import AtlasError, ValidationFailed
 from atlas.settings import Settings
@@ -23,6 +24,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(keys_app)
+app.add_typer(audit_app)
 
 
 def _settings() -> Settings:

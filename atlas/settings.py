@@ -87,6 +87,18 @@ class AuthSettings(BaseSettings):
         pattern=r"^[a-z_][a-z0-9_]{0,62}$",
         description="PostgreSQL schema of the api_keys table (PostGIS setup only)",
     )
+
+
+class AuditSettings(BaseSettings):
+    """The append-only audit log: audit/audit.sqlite under ATLAS_DATA_DIR, or PostgreSQL."""
+
+    model_config = SettingsConfigDict(env_prefix="ATLAS_AUDIT_", extra="ignore")
+
+    db_schema: str = Field(
+        default="atlas_audit",
+        pattern=r"^[a-z_][a-z0-9_]{0,62}$",
+        description="PostgreSQL schema of the audit records table (PostGIS setup only)",
+    )
     # OpenID Connect bearer tokens (JWT, RS256), accepted beside API keys when a JWKS is set.
     oidc_jwks: str | None = Field(
         default=None, description="the identity provider's JWKS: an https:// URL or a file path"
@@ -133,4 +145,5 @@ class Settings(BaseSettings):
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
+    audit: AuditSettings = Field(default_factory=AuditSettings)
     limits: LimitSettings = Field(default_factory=LimitSettings)

@@ -15,6 +15,7 @@ from atlas import __version__
 from atlas.api.cache_headers import TierCacheHeaders
 from atlas.api.limits import RateLimiter
 from atlas.api.routers import collections, landing
+from atlas.audit import open_audit_log
 from atlas.auth.keys import open_keyring
 from atlas.auth.oidc import open_oidc
 from atlas.errors import AtlasError
@@ -34,6 +35,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.settings = settings
         app.state.store = open_store(settings.store)
         app.state.rasters = RasterCatalog(settings.store.data_dir)
+        app.state.audit = open_audit_log(settings)  # append-only; no route reads it
         app.state.keys = open_keyring(settings.store, settings.auth)
         app.state.limiter = RateLimiter(settings.limits)
         app.state.oidc = open_oidc(settings.auth)  # None unless ATLAS_AUTH_OIDC_JWKS is set
@@ -42,6 +44,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             app.state.keys.close()
             app.state.store.close()
+            app.state.audit.close()
 
     app = FastAPI(
         title="Atlas — territorial-marketing GIS atlas",
