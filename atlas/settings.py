@@ -87,18 +87,6 @@ class AuthSettings(BaseSettings):
         pattern=r"^[a-z_][a-z0-9_]{0,62}$",
         description="PostgreSQL schema of the api_keys table (PostGIS setup only)",
     )
-
-
-class AuditSettings(BaseSettings):
-    """The append-only audit log: audit/audit.sqlite under ATLAS_DATA_DIR, or PostgreSQL."""
-
-    model_config = SettingsConfigDict(env_prefix="ATLAS_AUDIT_", extra="ignore")
-
-    db_schema: str = Field(
-        default="atlas_audit",
-        pattern=r"^[a-z_][a-z0-9_]{0,62}$",
-        description="PostgreSQL schema of the audit records table (PostGIS setup only)",
-    )
     # OpenID Connect bearer tokens (JWT, RS256), accepted beside API keys when a JWKS is set.
     oidc_jwks: str | None = Field(
         default=None, description="the identity provider's JWKS: an https:// URL or a file path"
@@ -122,6 +110,18 @@ class AuditSettings(BaseSettings):
         return self
 
 
+class AuditSettings(BaseSettings):
+    """The append-only audit log: audit/audit.sqlite under ATLAS_DATA_DIR, or PostgreSQL."""
+
+    model_config = SettingsConfigDict(env_prefix="ATLAS_AUDIT_", extra="ignore")
+
+    db_schema: str = Field(
+        default="atlas_audit",
+        pattern=r"^[a-z_][a-z0-9_]{0,62}$",
+        description="PostgreSQL schema of the audit records table (PostGIS setup only)",
+    )
+
+
 class LimitSettings(BaseSettings):
     """Rate limits per caller (API key, or client IP for public), in requests per minute."""
 
@@ -136,6 +136,27 @@ class LimitSettings(BaseSettings):
     )
 
 
+class CapSettings(BaseSettings):
+    """Per-tier caps: the largest page of items and the largest extract (features) a tier gets."""
+
+    model_config = SettingsConfigDict(env_prefix="ATLAS_CAP_", extra="ignore")
+
+    page_public: int = Field(default=1_000, ge=1)
+    page_b2b: int = Field(default=5_000, ge=1)
+    page_internal: int = Field(default=10_000, ge=1)
+    extract_public: int = Field(default=10_000, ge=0)
+    extract_b2b: int = Field(default=100_000, ge=0)
+    extract_internal: int = Field(default=5_000_000, ge=0)
+
+    def page(self, tier: str) -> int:
+        """The page-size cap of ``tier``."""
+        return int(getattr(self, f"page_{tier}"))
+
+    def extract(self, tier: str) -> int:
+        """The extract-size cap of ``tier`` (features)."""
+        return int(getattr(self, f"extract_{tier}"))
+
+
 class Settings(BaseSettings):
     """All settings of one Atlas deployment."""
 
@@ -147,3 +168,4 @@ class Settings(BaseSettings):
     auth: AuthSettings = Field(default_factory=AuthSettings)
     audit: AuditSettings = Field(default_factory=AuditSettings)
     limits: LimitSettings = Field(default_factory=LimitSettings)
+    caps: CapSettings = Field(default_factory=CapSettings)

@@ -14,7 +14,8 @@ from fastapi.responses import JSONResponse
 from atlas import __version__
 from atlas.api.cache_headers import TierCacheHeaders
 from atlas.api.limits import RateLimiter
-from atlas.api.routers import collections, landing
+from atlas.api.request_ids import RequestIds
+from atlas.api.routers import collections, items, landing, tiles
 from atlas.audit import open_audit_log
 from atlas.auth.keys import open_keyring
 from atlas.auth.oidc import open_oidc
@@ -57,9 +58,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.include_router(landing.router)
     app.include_router(collections.router)
+    app.include_router(items.router)
+    app.include_router(tiles.router)
     _install_error_handlers(app)
     app.add_middleware(TierCacheHeaders, public_max_age=settings.api.public_max_age)
+    app.add_middleware(RequestIds)  # outermost: the id exists before any other code runs
     return app
+
+
+def _request_id(request: Request) -> str:
+    # The id RequestIds set; a fresh one if the failure happened outside that middleware.
+    return getattr(request.state, "request_id", None) or uuid.uuid4().hex
 
 
 def _error(status: int, code: str, description: str, request_id: str | None = None) -> JSONResponse:
@@ -73,7 +82,7 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AtlasError)
     async def atlas_error(request: Request, exc: AtlasError) -> JSONResponse:
         if exc.status >= 500:
-            request_id = uuid.uuid4().hex
+            request_id = _request_id(request)
             log.error("request %s failed: %s", request_id, exc, exc_info=exc)
             response = _error(
                 exc.status, exc.code, "the service is unavailable, retry later", request_id
@@ -95,6 +104,6 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         # 5xx say little: a generic message and an id; the log says everything.
-        request_id = uuid.uuid4().hex
+        request_id = _request_id(request)
         log.exception("request %s failed", request_id, exc_info=exc)
         return _error(500, "ServerError", "internal error", request_id)

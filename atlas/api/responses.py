@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from atlas.api.crs import SUPPORTED
 from atlas.layers.base import RasterLayer
 from atlas.layers.io import transformer
 from atlas.stores.base import CollectionInfo
@@ -32,7 +33,7 @@ def collection_document(info: CollectionInfo, base: str) -> dict[str, Any]:
         "itemType": "feature",
         "extent": {"spatial": {"bbox": [wgs84_bbox(info.bbox)], "crs": CRS84}},
         "storageCrs": LAMBERT93,
-        "crs": [CRS84, LAMBERT93],
+        "crs": list(SUPPORTED),
         "links": [
             {"href": href, "rel": "self", "type": "application/json"},
             {"href": f"{href}/items", "rel": "items", "type": "application/geo+json"},

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import string
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -147,6 +148,22 @@ def _parcel_ids(code: str, seeds: np.ndarray, bounds: tuple[float, ...]) -> list
     return ids
 
 
+# Owners as MAJIC's ``ddenom`` writes them (SURNAME/GIVEN NAME for a natural person). Made up:
+# the Etalab files carry no owner; the atlas joins the fichiers fonciers for its staff.
+OWNERS = (
+    "SCI DU MOULIN DE SEINE", "COMMUNE D EVRY-COURCOURONNES", "CA GRAND PARIS SUD SEINE ESSONNE",
+    "SAS LOGISTIQUE DU HUREPOIX", "SCI LES HAUTS DE LISSES", "EPA PARIS-SACLAY",
+    "MARCHANDEAU/GERMAINE", "LEBRETONNEUX/JEAN-PAUL", "ROUSSELIERE/ODETTE", "SCI ARPAJON ACTIVITES",
+    "VANDERCAMMEN/PHILIPPE", "SNC FONCIERE DE SENART", "DEPARTEMENT DE L ESSONNE",
+    "KERGUELENNEC/ANNICK", "SCI BONDOUFLE PARC", "SA HLM ESSONNE HABITAT",
+)  # fmt: skip
+
+
+def owner_of(parcel_id: str) -> str:
+    """The demo owner of a parcel, fixed by its id (no draw from the generator)."""
+    return OWNERS[zlib.crc32(parcel_id.encode()) % len(OWNERS)]
+
+
 def write_parcels(path: Path, parcels: Parcels, rng) -> Path:
     """The Etalab "parcelles" GeoJSON (EPSG:4326, 7 decimals, as cadastre.data.gouv.fr)."""
     areas = shapely.area(parcels.geometries)
@@ -173,6 +190,7 @@ def write_parcels(path: Path, parcels: Parcels, rng) -> Path:
                 "arpente": bool(arpente[i]),
                 "created": created.isoformat(),
                 "updated": updated.isoformat(),
+                "proprietaire": owner_of(pid),
             }
             yield pid, properties, lonlat[i]
 

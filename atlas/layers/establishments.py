@@ -24,11 +24,11 @@ def read_establishments(path: Path, options: ReadOptions) -> ReadResult:
 # Only establishments whose SIRENE record is diffusible reach anyone outside the staff: an
 # objection to publication (status 'P', art. A123-96 code de commerce) binds every re-user.
 _DIFFUSIBLE = (("statutDiffusionEtablissement", "=", "O"),)
-# The public sees who is there and what they do (DESIGN: name, activity, size band).
+# The public sees who is there and what they do (DESIGN: name, activity, size band). Not
+# terr_id: an occupied plot is off the market, so hidden from the public, and its id with it.
 PUBLIC_FIELDS = (
     "SIRET",
     "SIREN",
-    "terr_id",
     "etab_raison_sociale",
     "etab_nom",
     "comm_nom",

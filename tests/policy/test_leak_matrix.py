@@ -1,0 +1,307 @@
+"""The leak matrix: every tier against every GET endpoint and every collection, on both stores.
+
+Endpoints are read from the app's own OpenAPI document, so a route added later joins the matrix
+by itself — and fails it until this file knows how to fill its parameters. Parameters are drawn
+by hypothesis, hidden field names and hidden rows' ids included. Every response, whatever its
+status, is searched for what ``oracle.py`` says the tier must never receive: hidden collections,
+field names, values (owners, buyers, contacts, pipe ids, off-market plots, undiffusible
+businesses), inside JSON, decoded vector tiles and error bodies alike. A hidden collection must
+answer exactly like an unknown one, and a hidden field exactly like a nonexistent one.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import cache
+from typing import Any
+
+import mapbox_vector_tile
+import morecantile
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from atlas.layers import catalog, vector_layers
+from atlas.policy.tiers import Tier
+from tests.policy.oracle import HIDDEN_COLLECTIONS, HIDDEN_FIELDS, Secrets
+
+# The demo territory's extent (CRS84), to draw boxes and tiles where the data is.
+LON = (2.25, 2.62)
+LAT = (48.50, 48.72)
+UNKNOWN_COLLECTION = "no-such-collection"
+ALL_FIELDS = sorted({f.name for layer in vector_layers().values() for f in layer.fields})
+CRS_URIS = [
+    "http://www.opengis.net/def/crs/OGC/1.3/CRS84",
+    "http://www.opengis.net/def/crs/EPSG/0/4326",
+    "http://www.opengis.net/def/crs/EPSG/0/2154",
+    "http://www.opengis.net/def/crs/EPSG/0/3949",
+    "http://www.opengis.net/def/crs/EPSG/0/3857",
+    "EPSG:9999",
+]
+KNOWN_PATH_PARAMETERS = {"collectionId", "featureId", "tileMatrixSetId", "z", "x", "y"}
+# Every query parameter the matrix knows how to draw; an endpoint declaring another one fails.
+KNOWN_QUERY_PARAMETERS = {
+    "bbox",
+    "bbox-crs",
+    "crs",
+    "limit",
+    "offset",
+    "properties",
+    "sortby",
+    "filter",
+    "filter-lang",
+    "filter-crs",
+    "f",
+    "datetime",
+}
+
+
+@cache
+def _secrets(sources_key: tuple) -> Secrets:
+    return Secrets(dict(sources_key))
+
+
+@cache
+def get_endpoints(openapi_json: str) -> list[tuple[str, tuple[str, ...]]]:
+    """(path template, query parameter names) of every GET operation."""
+    document = json.loads(openapi_json)
+    out = []
+    for path, operations in document["paths"].items():
+        operation = operations.get("get")
+        if operation is None:
+            continue
+        params = operation.get("parameters", [])
+        path_names = {p["name"] for p in params if p["in"] == "path"}
+        unknown = path_names - KNOWN_PATH_PARAMETERS
+        assert not unknown, f"{path}: the leak matrix cannot fill {unknown}; teach it"
+        query = tuple(p["name"] for p in params if p["in"] == "query")
+        unknown_query = set(query) - KNOWN_QUERY_PARAMETERS
+        assert not unknown_query, f"{path}: the leak matrix cannot draw {unknown_query}; teach it"
+        out.append((path, query))
+    return out
+
+
+def _field_names() -> st.SearchStrategy[str]:
+    return st.sampled_from([*ALL_FIELDS, "nonexistent_field", "geometry"])
+
+
+def _boxes() -> st.SearchStrategy[str]:
+    lon = st.floats(*LON)
+    lat = st.floats(*LAT)
+    return st.one_of(
+        st.tuples(lon, lat, st.floats(0.001, 0.2), st.floats(0.001, 0.2)).map(
+            lambda t: f"{t[0]},{t[1]},{t[0] + t[2]},{t[1] + t[3]}"
+        ),
+        st.sampled_from(["nan,1,2,3", "3,3,1,1", "1,2,3", "0,0,200,100", "a,b,c,d"]),
+    )
+
+
+def _filters() -> st.SearchStrategy[str]:
+    name = _field_names()
+    return st.one_of(
+        name.map(lambda n: f"{n} IS NOT NULL"),
+        name.map(lambda n: f"{n} = 'x' OR {n} IS NULL"),
+        name.map(lambda n: f"{n} LIKE '%a%'"),
+        st.just("S_INTERSECTS(geometry, POLYGON((2.3 48.5, 2.6 48.5, 2.6 48.7, 2.3 48.5)))"),
+        st.just("terr_id = '1'; DROP TABLE x; --"),
+        st.text(max_size=30),
+    )
+
+
+def _query_value(name: str) -> st.SearchStrategy[str]:
+    fields = st.lists(_field_names(), min_size=1, max_size=4).map(",".join)
+    strategies: dict[str, st.SearchStrategy[str]] = {
+        "bbox": _boxes(),
+        "bbox-crs": st.sampled_from(CRS_URIS[:1] * 3 + CRS_URIS),
+        "crs": st.sampled_from(CRS_URIS),
+        "limit": st.sampled_from(["1", "5", "100", "0", "100000", "x"]),
+        "offset": st.sampled_from(["0", "3", "50"]),
+        "properties": fields,
+        "sortby": fields.map(lambda s: "-" + s),
+        "filter": _filters(),
+        "filter-lang": st.sampled_from(["cql2-text", "cql2-text", "cql2-json", "sql"]),
+        "filter-crs": st.sampled_from(CRS_URIS[:3]),
+        "f": st.sampled_from(["json", "html", "geojson"]),
+        "datetime": st.sampled_from(["2024-01-01", "../.."]),
+    }
+    return strategies[name]
+
+
+@st.composite
+def requests(draw, endpoints, ids_by_collection) -> tuple[str, dict[str, str]]:
+    """One GET request: a path with its parameters filled, and query parameters."""
+    path, query_names = draw(st.sampled_from(endpoints))
+    collection_id = draw(st.sampled_from([*catalog(), UNKNOWN_COLLECTION]))
+    feature_ids = ids_by_collection.get(collection_id, []) + ["x' OR '1'='1", "0"]
+    zoom = draw(st.integers(10, 16))
+    tile = morecantile.tms.get("WebMercatorQuad").tile(
+        draw(st.floats(*LON)), draw(st.floats(*LAT)), zoom
+    )
+    values = {
+        "collectionId": collection_id,
+        "featureId": draw(st.sampled_from(feature_ids)),
+        "tileMatrixSetId": draw(st.sampled_from(["WebMercatorQuad"] * 4 + ["WorldCRS84Quad"])),
+        "z": str(tile.z),
+        "x": str(tile.x),
+        "y": str(tile.y),
+    }
+    url = re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], path)
+    params = {}
+    for name in query_names:
+        if draw(st.booleans()):
+            params[name] = draw(_query_value(name))
+    if "{collectionId}/items" in path and not path.endswith("}") and draw(st.booleans()):
+        params[draw(_field_names())] = draw(st.sampled_from(["x", "1", "oui"]))
+    return url, params
+
+
+def _text_of(response) -> str:
+    """The body as text: JSON and HTML as they are, vector tiles decoded."""
+    kind = response.headers.get("content-type", "")
+    if "vnd.mapbox-vector-tile" in kind:
+        return json.dumps(mapbox_vector_tile.decode(response.content), default=str)
+    return response.content.decode("utf-8", errors="replace")
+
+
+def _json_keys(value: Any) -> set[str]:
+    if isinstance(value, dict):
+        keys = set(value)
+        for item in value.values():
+            keys |= _json_keys(item)
+        return keys
+    if isinstance(value, list):
+        return set().union(*(_json_keys(v) for v in value)) if value else set()
+    return set()
+
+
+def check_response(
+    response, tier: Tier, url: str, secrets: Secrets, params: dict | None = None
+) -> None:
+    """No hidden collection, field or value in anything sent back to ``tier``."""
+    assert response.status_code < 500, f"{url}: {response.status_code} {response.text[:200]}"
+    text = _text_of(response)
+    asked = url + json.dumps(params or {})
+    for value in secrets.forbidden_strings(tier):
+        # A value the caller sent may come back in an error message: that tells nothing.
+        # Whole values only (JSON strings are quoted, messages quote with '): a buyer "X SAS"
+        # must not be found inside a listed business "X SASU".
+        if value not in asked:
+            for quoted in (json.dumps(value, ensure_ascii=False), f"'{value}'"):
+                assert quoted not in text, f"{tier} received {value!r} from {url}"
+    hidden_fields = HIDDEN_FIELDS[tier]
+    if "vnd.mapbox-vector-tile" in response.headers.get("content-type", ""):
+        layers = mapbox_vector_tile.decode(response.content)
+        assert not set(layers) & HIDDEN_COLLECTIONS[tier], f"{url}: hidden layer in a tile"
+        for layer in layers.values():
+            for feature in layer["features"]:
+                leaked = set(feature["properties"]) & hidden_fields
+                assert not leaked, f"{tier} got {leaked} in a tile from {url}"
+        return
+    if "json" in response.headers.get("content-type", "") and response.status_code == 200:
+        body = response.json()
+        leaked = _json_keys(body) & hidden_fields
+        assert not leaked, f"{tier} got fields {leaked} from {url}"
+        for collection in body.get("collections", []) if isinstance(body, dict) else []:
+            assert collection["id"] not in HIDDEN_COLLECTIONS[tier], f"{tier} listed {collection}"
+
+
+def check_hidden_collection(served, tier: Tier, url: str, params: dict, response) -> None:
+    """A hidden collection answers exactly like an unknown one."""
+    for hidden in HIDDEN_COLLECTIONS[tier]:
+        marker = f"/collections/{hidden}"
+        if marker not in url:
+            continue
+        other = served.get(
+            tier, url.replace(marker, f"/collections/{UNKNOWN_COLLECTION}"), params=params
+        )
+        assert response.status_code == other.status_code, url
+        assert response.text == other.text.replace(UNKNOWN_COLLECTION, hidden), url
+
+
+def check_hidden_row(served, tier: Tier, url: str, secrets: Secrets, response) -> None:
+    """A feature the tier may not see answers exactly like a feature that does not exist."""
+    match = re.fullmatch(r"/collections/([^/]+)/items/([^/?]+)", url)
+    if match is None or tier == Tier.INTERNAL:
+        return
+    hidden = set(secrets.undiffusible) | (
+        set(secrets.off_market_plots) if tier == Tier.PUBLIC else set()
+    )
+    feature_id = match.group(2)
+    if feature_id not in hidden:
+        return
+    stand_in = "Z" * len(feature_id)
+    other = served.get(tier, f"/collections/{match.group(1)}/items/{stand_in}")
+    assert response.status_code == other.status_code == 404, url
+    assert response.text == other.text.replace(stand_in, feature_id), url
+
+
+def check_hidden_fields(served, tier: Tier, url: str, params: dict, response) -> None:
+    """Naming a hidden field answers exactly like naming a field that does not exist."""
+    named = [f for f in HIDDEN_FIELDS[tier] if any(f in f"{k}={v}" for k, v in params.items())]
+    for field in named:
+        stand_in = "q" * len(field)
+        swapped = {
+            k.replace(field, stand_in): v.replace(field, stand_in) for k, v in params.items()
+        }
+        other = served.get(tier, url, params=swapped)
+        assert response.status_code == other.status_code, (url, params, field)
+        if response.status_code >= 400:
+            assert response.text == other.text.replace(stand_in, field), (url, params, field)
+
+
+def _ids(served) -> dict[str, list[str]]:
+    secrets = _secrets(tuple(sorted(served.sources.items())))
+    return {
+        "activity-plots": secrets.off_market_plots[:5] + ["91228_TERRAIN-ECO_00001"],
+        "establishments": secrets.undiffusible[:5],
+        "water-pipes": ["1", "2"],
+        "parcels": [],
+    }
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("tier", list(Tier), ids=lambda t: t.value)
+def test_no_tier_receives_what_it_may_not_see(served, tier: Tier) -> None:
+    """Random requests on every endpoint: nothing forbidden comes back, in any form."""
+    endpoints = get_endpoints(json.dumps(served.client.get("/api").json()))
+    secrets = _secrets(tuple(sorted(served.sources.items())))
+
+    @settings(
+        max_examples=60,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+        derandomize=True,
+    )
+    @given(request=requests(endpoints, _ids(served)))
+    def run(request: tuple[str, dict[str, str]]) -> None:
+        url, params = request
+        response = served.get(tier, url, params=params)
+        check_response(response, tier, url, secrets, params)
+        check_hidden_collection(served, tier, url, params, response)
+        check_hidden_row(served, tier, url, secrets, response)
+        check_hidden_fields(served, tier, url, params, response)
+
+    run()
+
+
+@pytest.mark.parametrize("tier", list(Tier), ids=lambda t: t.value)
+def test_every_endpoint_and_collection(served, tier: Tier) -> None:
+    """The systematic half: each endpoint x each collection, default parameters."""
+    endpoints = get_endpoints(json.dumps(served.client.get("/api").json()))
+    secrets = _secrets(tuple(sorted(served.sources.items())))
+    tile = morecantile.tms.get("WebMercatorQuad").tile(2.44, 48.63, 12)
+    values = {"tileMatrixSetId": "WebMercatorQuad", "z": "12", "x": str(tile.x), "y": str(tile.y)}
+    seen_ok = 0
+    for path, _ in endpoints:
+        for collection_id in [*catalog(), UNKNOWN_COLLECTION]:
+            ids = _ids(served).get(collection_id, []) or ["0"]
+            for feature_id in ids[:2]:
+                filled = {**values, "collectionId": collection_id, "featureId": feature_id}
+                url = re.sub(r"\{(\w+)\}", lambda m, f=filled: f[m.group(1)], path)
+                response = served.get(tier, url)
+                check_response(response, tier, url, secrets)
+                check_hidden_collection(served, tier, url, {}, response)
+                check_hidden_row(served, tier, url, secrets, response)
+                seen_ok += response.status_code == 200
+    assert seen_ok > len(endpoints), "the matrix must reach real data, not only errors"
