@@ -10,8 +10,8 @@ from shapely.geometry import LineString, box
 from atlas.layers.water_indicators import (
     DISTANCE_BANDS,
     DN_CLASSES,
-    dn_class,
     distance_band,
+    dn_class,
     water_indicators,
 )
 
