@@ -339,14 +339,16 @@ def sqlite_keys(data_dir: Path) -> SqlKeys:
     return SqlKeys(engine)
 
 
-def postgres_keys(url: str, *, schema: str, statement_timeout_ms: int = 30_000) -> SqlKeys:
+def postgres_keys(
+    url: str, *, schema: str, statement_timeout_ms: int = 30_000, pool_size: int = 5
+) -> SqlKeys:
     """The PostgreSQL backend: ``<schema>.api_keys``, created when missing."""
     from atlas.stores.postgis import CONNECT_TIMEOUT_S, engine_url
 
     engine = sa.create_engine(
         engine_url(url),
-        pool_size=2,
-        max_overflow=4,
+        pool_size=pool_size,  # one lookup per authenticated request: sized like the store's
+        max_overflow=pool_size,
         pool_pre_ping=True,
         pool_recycle=1800,
         connect_args={
@@ -365,6 +367,7 @@ def open_keyring(store: StoreSettings, auth: AuthSettings) -> KeyRing:
             store.database_url.get_secret_value(),
             schema=auth.db_schema,
             statement_timeout_ms=store.statement_timeout_ms,
+            pool_size=store.pool_size,
         )
     else:
         backend = sqlite_keys(store.data_dir)
