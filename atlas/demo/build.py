@@ -15,7 +15,7 @@ import numpy as np
 
 from atlas.demo import cadastre, hazards, heritage, inventory, parks, services, terrain, water
 from atlas.demo.business import assign_states
-from atlas.demo.territory import build_territory
+from atlas.demo.territory import Territory, build_territory
 
 log = logging.getLogger(__name__)
 
@@ -58,10 +58,7 @@ def generate(out_dir: Path, *, seed: int = 20261122, scale: float = 1.0) -> dict
     dem = terrain.build_dem(territory, _rng(seed, 1))
     terrain.write_dem(path["elevation"], dem)
     timer.lap("elevation")
-    footprints = parks.footprints(territory, _rng(seed, 2))
-    lots = [spec.lot_side for spec in parks.SITES]
-    parcels = cadastre.generate_parcels(territory, footprints, lots, _rng(seed, 3), scale)
-    cadastre.write_parcels(path["parcels"], parcels, _rng(seed, 4))
+    parcels = write_demo_parcels(path["parcels"], territory, seed=seed, scale=scale)
     timer.lap(f"parcels ({len(parcels.ids)})")
     rng = _rng(seed, 5)
     plots = parks.make_plots(parcels, rng)
@@ -82,6 +79,17 @@ def generate(out_dir: Path, *, seed: int = 20261122, scale: float = 1.0) -> dict
     written = dict(path)
     written["water-structures"] = path["water-pipes"]  # one GeoPackage holds both
     return {key: written[key] for key in INGEST_ORDER if key in written}
+
+
+def write_demo_parcels(
+    path: Path, territory: Territory, *, seed: int = 20261122, scale: float = 1.0
+) -> cadastre.Parcels:
+    """Write the demo cadastre (Etalab GeoJSON) alone: the same bytes as ``generate`` writes."""
+    footprints = parks.footprints(territory, _rng(seed, 2))
+    lots = [spec.lot_side for spec in parks.SITES]
+    parcels = cadastre.generate_parcels(territory, footprints, lots, _rng(seed, 3), scale)
+    cadastre.write_parcels(path, parcels, _rng(seed, 4))
+    return parcels
 
 
 def run_demo(store, out_dir: Path, settings, *, seed: int = 20261122, scale: float = 1.0) -> list:
