@@ -48,5 +48,5 @@ def unavailable_on(action: str, *errors: type[BaseException]) -> Iterator[None]:
     except AtlasError:
         raise
     except errors as err:
-        log.error("audit log %s failed: %s", action, str(err).strip())
+        log.error("audit log %s failed: %s", action, " ".join(str(err).split()))  # one line
         raise StoreUnavailable("the audit log is unavailable, retry later") from err
