@@ -175,7 +175,11 @@ class Gate:
         action: AuditAction = "extract",
         area: str | None = None,
     ) -> gpd.GeoDataFrame:
-        """Every matching feature as the caller sees it (extracts, maps); always audited when asked."""
+        """Every matching feature as the caller sees it (extracts, maps, the inventory).
+
+        An extract or an inventory is audited whatever its fields: it hands a whole collection
+        over for use outside the atlas.
+        """
         view = self.view(collection_id)
         base = query or FeatureQuery()
         features: list[Feature] = []
@@ -194,7 +198,7 @@ class Gate:
             geometry=[f.geometry for f in features],
             crs="EPSG:2154",
         )
-        if action == "extract" or view.audited(base.properties):
+        if action in ("extract", "inventory") or view.audited(base.properties):
             self._record(
                 action, collection_id, len(frame), area, self._detail(view, base.properties)
             )
