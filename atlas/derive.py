@@ -77,3 +77,24 @@ def refresh_water_served(store: FeatureStore, pipes: gpd.GeoDataFrame) -> list[s
             f"reach of a main) -> version {info.version}"
         )
     return notes
+
+
+def with_stored_abords(
+    store: FeatureStore, pda: gpd.GeoDataFrame
+) -> tuple[gpd.GeoDataFrame, str | None]:
+    """PDA perimeters being ingested, plus the 500 m abords of the stored monuments they leave.
+
+    Ingesting the PDA must not erase the circles of every other monument: the collection is the
+    set of perimeters in force (code du patrimoine art. L.621-30 and L.621-31).
+    """
+    from atlas.layers.heritage_perimeters import derive_abords
+
+    monuments = current_frame(store, "heritage-monuments")
+    if monuments is None or monuments.empty:
+        return pda, None
+    layer = get_layer("heritage-perimeters")
+    assert isinstance(layer, VectorLayer)
+    combined = derive_abords(monuments, pda)
+    frame, _ = conform(ReadResult(frame=combined), layer, source="PDA and stored monuments")
+    circles = len(frame) - len(pda)
+    return frame, f"heritage-perimeters: {circles} abords of stored monuments kept beside the PDA"

@@ -14,7 +14,12 @@ from tempfile import TemporaryDirectory
 import geopandas as gpd
 from tqdm import tqdm
 
-from atlas.derive import WATER_SERVED, refresh_water_served, with_water_indicators
+from atlas.derive import (
+    WATER_SERVED,
+    refresh_water_served,
+    with_stored_abords,
+    with_water_indicators,
+)
 from atlas.errors import EmptyCollection, InvalidInput, ValidationFailed
 from atlas.layers import get_layer
 from atlas.layers.base import RasterLayer, ReadOptions, ReadResult, VectorLayer
@@ -91,6 +96,9 @@ def _ingest_vector(
     _check_acceptable(report, settings)
     if layer.collection_id in WATER_SERVED:
         frame = with_water_indicators(store, frame)
+    if layer.collection_id == "heritage-perimeters":
+        frame, note = with_stored_abords(store, frame)
+        report.notes.extend([note] if note else [])
     bar.step(f"{layer.collection_id}: write")
     info = store.write_version(layer, frame, report=report)
     report.version = info.version

@@ -84,3 +84,24 @@ def test_pda_survives_reingest_of_monuments(
     assert perimeters["PA91000098"][0] == ABORDS
     assert perimeters["PA91000097"][0] == PDA
     assert any("3 perimeters derived" in note for note in report.notes)
+
+
+def test_pda_ingest_keeps_the_abords_of_the_other_monuments(
+    catalog_store, settings, monuments_file, pda_file
+):
+    from atlas.ingest import ingest_path
+
+    pda_path, polygon = pda_file
+    ingest_path(
+        catalog_store, "heritage-monuments", monuments_file, settings=settings, progress=False
+    )
+    report = ingest_path(
+        catalog_store, "heritage-perimeters", pda_path, settings=settings, progress=False
+    )
+    perimeters = _perimeters(catalog_store)
+    # The château keeps its 500 m circle; the cathedral's circle gave way to its PDA.
+    assert perimeters.keys() == {"PA91000099", "PA91000098", "PA91000097"}
+    assert perimeters["PA91000098"][0] == ABORDS
+    assert perimeters["PA91000098"][1].area == pytest.approx(3.1416 * 500**2, rel=0.01)
+    assert perimeters["PA91000099"][0] == PDA
+    assert any("1 abords of stored monuments kept" in note for note in report.notes)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from atlas.api.crs import SUPPORTED
@@ -20,7 +21,13 @@ def wgs84_bbox(bbox: tuple[float, float, float, float] | None) -> list[float] | 
         return None
     to_wgs84 = transformer(STORAGE_CRS, "OGC:CRS84")
     xmin, ymin, xmax, ymax = to_wgs84.transform_bounds(*bbox, densify_pts=21)
-    return [round(v, 7) for v in (xmin, ymin, xmax, ymax)]
+    # Outward to the 7th decimal (~1 cm): a rounded box must still contain the data.
+    return [
+        math.floor(xmin * 1e7) / 1e7,
+        math.floor(ymin * 1e7) / 1e7,
+        math.ceil(xmax * 1e7) / 1e7,
+        math.ceil(ymax * 1e7) / 1e7,
+    ]
 
 
 def collection_document(info: CollectionInfo, base: str) -> dict[str, Any]:

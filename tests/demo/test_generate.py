@@ -44,8 +44,10 @@ def test_parcel_ids_are_pci_references(small_demo: dict[str, Path]) -> None:
     assert len(ids) == len(set(ids))
     assert all(PARCEL_ID.match(i) for i in ids)
     first = data["features"][0]["properties"]
+    # The Etalab fields, plus the owner the atlas joins from the fichiers fonciers (MAJIC).
     assert set(first) == {
         "id", "commune", "prefixe", "section", "numero", "contenance", "arpente", "created", "updated",
+        "proprietaire",
     }  # fmt: skip
     assert first["id"] == (
         first["commune"] + first["prefixe"] + first["section"].rjust(2, "0")
@@ -105,7 +107,9 @@ def test_cnig_values_are_in_the_code_lists(small_demo: dict[str, Path]) -> None:
         assert set(frame[column]) <= set(allowed), column
     assert list(sites.columns) == [f.name for f in cnig.SITE_ECO.fields]
     assert list(plots.columns) == [f.name for f in cnig.TERRAIN_ECO.fields]
-    assert list(etabs.columns) == [f.name for f in cnig.ETABLISSEMENT.fields]
+    # The CNIG fields in order, then the SIRENE diffusion status the tier policy reads.
+    assert list(etabs.columns) == cnig.ETABLISSEMENT.field_names
+    assert list(etabs.columns)[-1] == "statutDiffusionEtablissement"
 
 
 def test_only_the_stale_sites_disagree(small_demo: dict[str, Path]) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,9 +13,9 @@ from atlas.api.app import create_app
 from atlas.demo.build import INGEST_ORDER, generate
 from atlas.ingest import ingest_path
 from atlas.policy.tiers import Tier
-from atlas.settings import Settings, StoreSettings
+from atlas.settings import Settings
 from atlas.stores import open_store
-from tests.conftest import STORE_KINDS, postgis_url
+from tests.conftest import STORE_KINDS, settings_for
 
 SCALE = 0.1  # ~4,000 parcels, 20 sites, 61 plots: every layer and tier case, in seconds
 
@@ -42,14 +41,6 @@ def demo_sources(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return generate(tmp_path_factory.mktemp("policy-demo"), scale=SCALE)
 
 
-def _settings(kind: str, data_dir: Path) -> Settings:
-    if kind == "embedded":
-        return Settings(store=StoreSettings(data_dir=data_dir, database_url=None))
-    schema = f"atlas_test_{uuid.uuid4().hex[:10]}"
-    store = StoreSettings(data_dir=data_dir, database_url=postgis_url(), database_schema=schema)
-    return Settings(store=store)
-
-
 @pytest.fixture(scope="module", params=STORE_KINDS)
 def served(
     request: pytest.FixtureRequest,
@@ -57,7 +48,9 @@ def served(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Served]:
     """The demo ingested into each store kind and served, with a key per non-public tier."""
-    settings = _settings(request.param, tmp_path_factory.mktemp("served") / "data")
+    # PostGIS: store, keys and audit in schemas of their own, dropped when the module ends.
+    lifecycle = settings_for(request.param, tmp_path_factory.mktemp("served") / "data")
+    settings = next(lifecycle)
     settings.limits.enabled = False  # the matrix sends thousands of requests
     store = open_store(settings.store)
     try:
@@ -75,9 +68,4 @@ def served(
                 headers[tier] = {"Authorization": f"Bearer {key}"}
             yield Served(client, settings, demo_sources, headers, request.param)
     finally:
-        if request.param == "postgis":
-            store = open_store(settings.store)
-            try:
-                store.drop_schema()  # type: ignore[attr-defined]
-            finally:
-                store.close()
+        next(lifecycle, None)
