@@ -42,16 +42,21 @@ from atlas.layers.base import VectorLayer
 from atlas.layers.conform import IngestReport
 from atlas.stores.base import (
     CollectionInfo,
+    Expression,
     Feature,
     FeaturePage,
     FeatureQuery,
     VersionInfo,
     check_fields,
+    expression_fields,
+    field_map,
     query_field_names,
+    selected_names,
 )
 from atlas.stores.files import atomic_write, exclusive, fsync
+from atlas.stores.frames import features_frame, frame_select, unmasked
 from atlas.stores.sql import column_definitions, quote
-from atlas.stores.where import WhereBuilder, python_value
+from atlas.stores.where import Where, WhereBuilder, order_by, python_value
 from atlas.types import TileXYZ
 
 KEEP_VERSIONS = 3
@@ -123,20 +128,10 @@ class EmbeddedStore:
 
     def query(self, collection_id: str, query: FeatureQuery) -> FeaturePage:
         """Features matching ``query``, one page, and the number matched."""
-        layer = self._layer(collection_id)
-        check_fields(layer.fields, query_field_names(query))
-        table = self._table(collection_id)
-        where = WhereBuilder(placeholder=lambda _: "?").build(query)
-        names = list(query.properties) if query.properties is not None else layer.field_names
+        layer, table, where = self._prepare(collection_id, query)
+        names = selected_names(layer, query)
         select = ", ".join(["feature_id", *(quote(n) for n in names), "ST_AsWKB(geom) AS wkb"])
-        order = ", ".join(
-            [
-                f"{quote(k.field)} {'DESC' if k.descending else 'ASC'} NULLS LAST"
-                for k in query.sortby
-            ]
-            + ["feature_id"]
-        )
-        sql = f"SELECT {select} FROM {table} WHERE {where.sql} ORDER BY {order} LIMIT ? OFFSET ?"  # noqa: S608
+        sql = f"SELECT {select} FROM {table} WHERE {where.sql} ORDER BY {order_by(query.sortby)} LIMIT ? OFFSET ?"  # noqa: S608
         with self._cursor() as cur:
             rows = cur.execute(sql, [*where.params, query.limit, query.offset]).fetchall()
             if query.offset == 0 and len(rows) < query.limit:
@@ -148,6 +143,24 @@ class EmbeddedStore:
         return FeaturePage(
             features=features, number_matched=matched, limit=query.limit, offset=query.offset
         )
+
+    def count(self, collection_id: str, query: FeatureQuery) -> int:
+        """How many features match ``query`` (paging ignored)."""
+        _, table, where = self._prepare(collection_id, query)
+        with self._cursor() as cur:
+            sql = f"SELECT count(*) FROM {table} WHERE {where.sql}"  # noqa: S608
+            return int(cur.execute(sql, where.params).fetchone()[0])
+
+    def frame(self, collection_id: str, query: FeatureQuery | None = None) -> gpd.GeoDataFrame:
+        """Every matching feature as a GeoDataFrame in EPSG:2154 (one columnar fetch)."""
+        query = query or FeatureQuery()
+        layer, table, where = self._prepare(collection_id, query)
+        names, sql = frame_select(table, layer, query, where, wkb="ST_AsWKB")
+        with self._cursor() as cur:
+            # Columnar fetch (numpy), no per-row Python tuples.
+            result = cur.execute(sql, where.params).fetchnumpy()
+        columns = {name: unmasked(values) for name, values in result.items()}
+        return features_frame(field_map(layer.fields), names, columns)
 
     def feature(self, collection_id: str, feature_id: str) -> Feature:
         """One feature by id."""
@@ -163,10 +176,12 @@ class EmbeddedStore:
         *,
         properties: tuple[str, ...] = (),
         extent: int = 4096,
+        filter: Expression | None = None,
     ) -> bytes:
-        """An MVT of the collection for z/x/y; ``b""`` when nothing falls in the tile."""
+        """An MVT of the collection for z/x/y, ``filter`` applied; ``b""`` when nothing falls in it."""
         layer = self._layer(collection_id)
-        check_fields(layer.fields, properties)
+        check_fields(layer.fields, [*properties, *expression_fields(filter)])
+        where = WhereBuilder(placeholder=lambda _: "?", fields=layer.fields).build_filter(filter)
         table = self._table(collection_id)
         envelope = f"ST_TileEnvelope({int(tile.z)}, {int(tile.x)}, {int(tile.y)})"
         attrs = ", ".join(["feature_id AS id", *(quote(p) for p in properties)])
@@ -174,10 +189,11 @@ class EmbeddedStore:
         sql = (
             f"SELECT ST_AsMVT(t, ?, {int(extent)}, 'geom') FROM ("  # noqa: S608
             f" SELECT {attrs}, ST_AsMVTGeom(geom_3857, ST_Extent({envelope}), {int(extent)}, 64, true) AS geom"
-            f" FROM {table} WHERE geom_3857 && {envelope}) t WHERE geom IS NOT NULL HAVING count(*) > 0"
+            f" FROM {table} WHERE geom_3857 && {envelope} AND {where.sql}) t"
+            " WHERE geom IS NOT NULL HAVING count(*) > 0"
         )
         with self._cursor() as cur:
-            row = cur.execute(sql, [collection_id]).fetchone()
+            row = cur.execute(sql, [collection_id, *where.params]).fetchone()
         return bytes(row[0]) if row and row[0] else b""
 
     def versions(self, collection_id: str) -> list[VersionInfo]:
@@ -237,6 +253,13 @@ class EmbeddedStore:
         if layer is None:
             raise UnknownCollection(collection_id)
         return layer
+
+    def _prepare(self, collection_id: str, query: FeatureQuery) -> tuple[VectorLayer, str, Where]:
+        """The layer, the current table and the WHERE clause, fields checked first."""
+        layer = self._layer(collection_id)
+        check_fields(layer.fields, query_field_names(query))
+        where = WhereBuilder(placeholder=lambda _: "?", fields=layer.fields).build(query)
+        return layer, self._table(collection_id), where
 
     def _read_pointer(self, collection_id: str) -> int | None:
         pointer = self.root / collection_id / "CURRENT"

@@ -40,15 +40,20 @@ from atlas.layers.base import FieldSpec, VectorLayer
 from atlas.layers.conform import IngestReport
 from atlas.stores.base import (
     CollectionInfo,
+    Expression,
     Feature,
     FeaturePage,
     FeatureQuery,
     VersionInfo,
     check_fields,
+    expression_fields,
+    field_map,
     query_field_names,
+    selected_names,
 )
+from atlas.stores.frames import WKB_COLUMN, features_frame, frame_select
 from atlas.stores.sql import quote, version_table
-from atlas.stores.where import WhereBuilder, python_value
+from atlas.stores.where import Where, WhereBuilder, order_by, python_value
 from atlas.types import STORAGE_EPSG, TileXYZ
 
 log = logging.getLogger(__name__)
@@ -167,6 +172,7 @@ class PostgisStore:
         self._versions = catalog_table(self._metadata, schema)
         self._ready = False
         self._ready_lock = threading.Lock()
+        self._lower = _LOWER_DEFAULT
 
     def __repr__(self) -> str:
         return f"PostgisStore(schema={self.schema!r})"  # never the URL: it holds the password
@@ -189,21 +195,11 @@ class PostgisStore:
 
     def query(self, collection_id: str, query: FeatureQuery) -> FeaturePage:
         """Features matching ``query``, one page, and the number matched."""
-        layer = self._layer(collection_id)
-        check_fields(layer.fields, query_field_names(query))
-        view = self._view(collection_id)
-        where = WhereBuilder(placeholder=lambda i: f":p{i}", srid=STORAGE_EPSG).build(query)
-        params = {f"p{i}": value for i, value in enumerate(where.params, start=1)}
-        names = list(query.properties) if query.properties is not None else layer.field_names
+        layer, view, where = self._prepare(collection_id, query)
+        params = _bound(where)
+        names = selected_names(layer, query)
         select = ", ".join(["feature_id", *(quote(n) for n in names), "ST_AsBinary(geom) AS wkb"])
-        order = ", ".join(
-            [
-                f"{quote(k.field)} {'DESC' if k.descending else 'ASC'} NULLS LAST"
-                for k in query.sortby
-            ]
-            + ["feature_id"]
-        )
-        page_sql = f"SELECT {select} FROM {view} WHERE {where.sql} ORDER BY {order} LIMIT :limit OFFSET :offset"  # noqa: S608
+        page_sql = f"SELECT {select} FROM {view} WHERE {where.sql} ORDER BY {order_by(query.sortby)} LIMIT :limit OFFSET :offset"  # noqa: S608
         with self._reading(collection_id) as conn:
             page = {"limit": query.limit, "offset": query.offset}
             rows = conn.execute(sa.text(page_sql), params | page).all()
@@ -219,6 +215,24 @@ class PostgisStore:
             offset=query.offset,
         )
 
+    def count(self, collection_id: str, query: FeatureQuery) -> int:
+        """How many features match ``query`` (paging ignored)."""
+        _, view, where = self._prepare(collection_id, query)
+        sql = f"SELECT count(*) FROM {view} WHERE {where.sql}"  # noqa: S608
+        with self._reading(collection_id) as conn:
+            return int(conn.execute(sa.text(sql), _bound(where)).scalar_one())
+
+    def frame(self, collection_id: str, query: FeatureQuery | None = None) -> gpd.GeoDataFrame:
+        """Every matching feature as a GeoDataFrame in EPSG:2154 (one query, one fetch)."""
+        query = query or FeatureQuery()
+        layer, view, where = self._prepare(collection_id, query)
+        names, sql = frame_select(view, layer, query, where, wkb="ST_AsBinary")
+        with self._reading(collection_id) as conn:
+            rows = conn.execute(sa.text(sql), _bound(where)).all()
+        keys = [*names, WKB_COLUMN]
+        values = list(zip(*rows, strict=True)) if rows else [() for _ in keys]
+        return features_frame(field_map(layer.fields), names, dict(zip(keys, values, strict=True)))
+
     def feature(self, collection_id: str, feature_id: str) -> Feature:
         """One feature by id; NotFound when absent."""
         page = self.query(collection_id, FeatureQuery(ids=(feature_id,), limit=1))
@@ -233,10 +247,12 @@ class PostgisStore:
         *,
         properties: tuple[str, ...] = (),
         extent: int = 4096,
+        filter: Expression | None = None,
     ) -> bytes:
-        """An MVT (one layer named after the collection) for z/x/y; ``b""`` when nothing falls in it."""
+        """An MVT (one layer named after the collection) for z/x/y, ``filter`` applied; ``b""`` when empty."""
         layer = self._layer(collection_id)
-        check_fields(layer.fields, properties)
+        check_fields(layer.fields, [*properties, *expression_fields(filter)])
+        where = self._builder(layer).build_filter(filter)
         view = self._view(collection_id)
         attrs = ", ".join(["feature_id AS id", *(quote(p) for p in properties if p != "id")])
         envelope = "ST_TileEnvelope(:z, :x, :y)"
@@ -244,11 +260,12 @@ class PostgisStore:
         sql = (
             "SELECT ST_AsMVT(t, :name, :extent, 'mvt_geom__') FROM ("  # noqa: S608
             f" SELECT {attrs}, ST_AsMVTGeom(geom_3857, {envelope}, :extent, 64, true) AS mvt_geom__"
-            f" FROM {view} WHERE geom_3857 && {envelope}) t WHERE mvt_geom__ IS NOT NULL"
+            f" FROM {view} WHERE geom_3857 && {envelope} AND {where.sql}) t"
+            " WHERE mvt_geom__ IS NOT NULL"
         )
         params = {"z": tile.z, "x": tile.x, "y": tile.y, "name": collection_id, "extent": extent}
         with self._reading(collection_id) as conn:
-            data = conn.execute(sa.text(sql), params).scalar_one_or_none()
+            data = conn.execute(sa.text(sql), params | _bound(where)).scalar_one_or_none()
         return bytes(data) if data else b""
 
     def versions(self, collection_id: str) -> list[VersionInfo]:
@@ -325,6 +342,21 @@ class PostgisStore:
         if layer is None:
             raise UnknownCollection(collection_id)
         return layer
+
+    def _prepare(self, collection_id: str, query: FeatureQuery) -> tuple[VectorLayer, str, Where]:
+        """The layer, the current view and the WHERE clause, fields checked first."""
+        layer = self._layer(collection_id)
+        check_fields(layer.fields, query_field_names(query))
+        return layer, self._view(collection_id), self._builder(layer).build(query)
+
+    def _builder(self, layer: VectorLayer) -> WhereBuilder:
+        self._ensure_ready()  # knows which collation lower-cases Unicode (CQL2 CASEI)
+        return WhereBuilder(
+            placeholder=lambda i: f":p{i}",
+            fields=layer.fields,
+            srid=STORAGE_EPSG,
+            lower=self._lower,
+        )
 
     def _view(self, collection_id: str) -> str:
         return f"{quote(self.schema)}.{quote(collection_id)}"
@@ -411,6 +443,7 @@ class PostgisStore:
                     for schema in (self.schema, self.data_schema):
                         conn.execute(sa.text(f"CREATE SCHEMA IF NOT EXISTS {quote(schema)}"))
                     self._metadata.create_all(conn, checkfirst=True)
+                self._lower = _lower_sql(conn)
             self._ready = True
 
     @contextmanager
@@ -434,6 +467,25 @@ class PostgisStore:
         self._ensure_ready()
         with _translated("write"), self._engine.begin() as conn:
             yield conn
+
+
+def _bound(where: Where) -> dict[str, Any]:
+    """The WHERE parameters by the names ``WhereBuilder`` gave them (``:p1``, ``:p2``…)."""
+    return {f"p{i}": value for i, value in enumerate(where.params, start=1)}
+
+
+# Text columns use the "C" collation, whose lower() only folds ASCII: CQL2 CASEI lower-cases
+# with ICU's root collation when the server has ICU (Debian's and most builds do), and casts
+# back to "C" so that comparisons keep the byte order the embedded store uses.
+_LOWER_ICU = '(lower({} COLLATE "und-x-icu") COLLATE "C")'
+_LOWER_DEFAULT = '(lower({} COLLATE "default") COLLATE "C")'
+
+
+def _lower_sql(conn: sa.Connection) -> str:
+    icu = conn.execute(
+        sa.text("SELECT EXISTS (SELECT 1 FROM pg_collation WHERE collname = 'und-x-icu')")
+    ).scalar_one()
+    return _LOWER_ICU if icu else _LOWER_DEFAULT
 
 
 class _NoView(Exception):

@@ -1,21 +1,104 @@
-"""Translate a FeatureQuery into a SQL WHERE clause with bound parameters.
+"""Translate a FeatureQuery and its filter tree into a SQL WHERE clause with bound parameters.
 
-Shared by both stores; field names were checked against the schema before (``check_fields``)
-and are quoted, values are parameters. Spatial predicates use the bounding-box operator first
-(``&&``) so that the GiST / R-tree index is used, then the exact predicate.
+Shared by both stores. Field names are checked against the schema (``check_fields``) and
+quoted; values are typed against the field (``typed_value``: a text compared with a number
+field is an InvalidInput here, never a driver error) and bound as parameters. Spatial predicates
+use the bounding-box operator first (``&&``) so that the GiST / R-tree index is used, then the
+exact predicate. NULL follows SQL three-valued logic in both stores (``NOT (nb_lots = 1)`` does
+not match a plot without ``nb_lots``).
 """
 
 from __future__ import annotations
 
 import decimal
-from collections.abc import Callable
+import unicodedata
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import shapely
 
-from atlas.stores.base import Comparison, FeatureQuery
+from atlas.errors import InvalidInput
+from atlas.layers.base import FieldSpec
+from atlas.stores.base import (
+    And,
+    Between,
+    Comparison,
+    Expression,
+    FeatureQuery,
+    In,
+    IsNull,
+    Like,
+    Not,
+    Or,
+    SortKey,
+    SpatialPredicate,
+    require_text_field,
+    text_value,
+    typed_value,
+    unknown_fields,
+)
 from atlas.stores.sql import quote
+
+_SPATIAL_SQL = {
+    "intersects": "ST_Intersects",
+    "within": "ST_Within",
+    "contains": "ST_Contains",
+    "disjoint": "ST_Disjoint",
+    "equals": "ST_Equals",
+    "touches": "ST_Touches",
+    "crosses": "ST_Crosses",
+    "overlaps": "ST_Overlaps",
+}
+_BINARY_SQL = {"=": "=", "!=": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
+LIKE_ESCAPE = "\\"
+
+
+def _accent_table() -> tuple[str, str, str]:
+    """Letters with diacritics and their base letter, plus combining marks to drop.
+
+    The same table folds the column in SQL (``translate``, identical in PostgreSQL and DuckDB,
+    no ``unaccent`` extension needed) and the value in Python, so both sides fold alike.
+    """
+    source, target = [], []
+    for code in [*range(0xC0, 0x250), *range(0x1E00, 0x1F00)]:
+        char = chr(code)
+        parts = unicodedata.normalize("NFD", char)
+        if (
+            len(parts) > 1
+            and parts[0].isascii()
+            and all(unicodedata.combining(c) for c in parts[1:])
+        ):
+            source.append(char)
+            target.append(parts[0])
+    marks = "".join(chr(c) for c in range(0x300, 0x370))
+    return "".join(source), "".join(target), marks
+
+
+ACCENTED, UNACCENTED, COMBINING_MARKS = _accent_table()
+_UNACCENT = str.maketrans(ACCENTED, UNACCENTED, COMBINING_MARKS)
+
+
+def fold(text: str, *, casei: bool, accenti: bool) -> str:
+    """CQL2 ``ACCENTI`` then ``CASEI`` applied to a value, as the stores apply them to a column."""
+    if accenti:
+        text = text.translate(_UNACCENT)
+    return text.lower() if casei else text
+
+
+def like_pattern(pattern: str) -> str:
+    """A CQL2 LIKE pattern in canonical form: ``\\`` only before ``%``, ``_`` or ``\\``."""
+    out: list[str] = []
+    chars = iter(pattern)
+    for char in chars:
+        if char != LIKE_ESCAPE:
+            out.append(char)
+            continue
+        escaped = next(chars, None)
+        if escaped is None:
+            raise InvalidInput("a LIKE pattern must not end with the escape character '\\'")
+        out.append(LIKE_ESCAPE + escaped if escaped in "%_\\" else escaped)
+    return "".join(out)
 
 
 @dataclass(slots=True)
@@ -31,8 +114,14 @@ class WhereBuilder:
     """Builds WHERE clauses; ``placeholder(i)`` gives the i-th parameter marker of the driver."""
 
     placeholder: Callable[[int], str]
+    fields: Sequence[FieldSpec] = ()
     srid: int | None = None  # PostGIS needs the SRID on constructed geometries; DuckDB does not
+    lower: str = "lower({})"  # SQL lower-casing a text expression (PostGIS adds a collation)
     _params: list[Any] = field(default_factory=list)
+    _specs: dict[str, FieldSpec] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._specs = {f.name: f for f in self.fields}
 
     def build(self, query: FeatureQuery) -> Where:
         """The condition for every criterion of ``query`` (``TRUE`` when none)."""
@@ -44,22 +133,128 @@ class WhereBuilder:
                 f"geom && {self._envelope(*box)} AND ST_Intersects(geom, {self._envelope(*box)})"
             )
         if query.ids is not None:
-            parts.append(self._in("feature_id", list(query.ids)))
-        for comparison in query.where:
-            parts.append(self._comparison(comparison))
+            ids = [text_value(str(i)) for i in query.ids]  # PostgreSQL text cannot hold NUL
+            parts.append(f"feature_id IN ({', '.join(map(self._param, ids))})" if ids else "FALSE")
+        parts += [self._comparison(comparison) for comparison in query.where]
+        if query.filter is not None:
+            parts.append(self.expression(query.filter))
         if query.intersects is not None:
-            xmin, ymin, xmax, ymax = query.intersects.bounds
-            parts.append(f"geom && {self._envelope(xmin, ymin, xmax, ymax)}")
-            parts.append(f"ST_Intersects(geom, {self._geometry(query.intersects)})")
+            parts.append(self._predicate("intersects", query.intersects))
         if query.within_distance is not None:
-            geometry, distance = query.within_distance
-            xmin, ymin, xmax, ymax = geometry.bounds
-            box = self._envelope(xmin - distance, ymin - distance, xmax + distance, ymax + distance)
-            parts.append(f"geom && {box}")
-            parts.append(
-                f"ST_DWithin(geom, {self._geometry(geometry)}, {self._param(float(distance))})"
-            )
+            parts.append(self._within_distance(*query.within_distance))
         return Where(sql=" AND ".join(parts) if parts else "TRUE", params=self._params)
+
+    def build_filter(self, expression: Expression | None) -> Where:
+        """The condition for a filter alone (``TRUE`` when ``None``), e.g. for a tile."""
+        self._params = []
+        sql = "TRUE" if expression is None else self.expression(expression)
+        return Where(sql=sql, params=self._params)
+
+    def expression(self, node: Expression) -> str:
+        """SQL for one node of the filter tree (parameters appended in order)."""
+        compile_node = _COMPILERS.get(type(node))
+        if compile_node is None:
+            raise InvalidInput("unsupported filter expression")
+        return compile_node(self, node)
+
+    # -- nodes ---------------------------------------------------------------------------
+
+    def _and(self, node: And) -> str:
+        return (
+            "(" + " AND ".join(self.expression(a) for a in node.args) + ")" if node.args else "TRUE"
+        )
+
+    def _or(self, node: Or) -> str:
+        return (
+            "(" + " OR ".join(self.expression(a) for a in node.args) + ")" if node.args else "FALSE"
+        )
+
+    def _not(self, node: Not) -> str:
+        return f"(NOT {self.expression(node.arg)})"
+
+    def _comparison(self, comparison: Comparison) -> str:
+        name, op, value = comparison.field, comparison.op, comparison.value
+        flags = {"casei": comparison.casei, "accenti": comparison.accenti}
+        if op == "in":
+            return self._in(In(name, tuple(value), **flags))
+        if op == "like":
+            if not isinstance(value, str):
+                raise InvalidInput("a LIKE pattern must be text")
+            return self._like(Like(name, value, **flags))
+        if op in ("is null", "is not null"):
+            null = self._is_null(IsNull(name))
+            return null if op == "is null" else f"(NOT {null})"
+        column = self._column(name, **flags)
+        return f"{column} {_BINARY_SQL[op]} {self._value(name, value, **flags)}"
+
+    def _between(self, node: Between) -> str:
+        column = self._column(node.field)
+        low, high = self._value(node.field, node.low), self._value(node.field, node.high)
+        return f"({column} BETWEEN {low} AND {high})"
+
+    def _like(self, node: Like) -> str:
+        spec = self._spec(node.field)
+        require_text_field(spec, "LIKE")
+        if not isinstance(node.pattern, str):
+            raise InvalidInput("a LIKE pattern must be text")
+        pattern = like_pattern(typed_value(spec, node.pattern))
+        column = self._column(node.field, casei=node.casei, accenti=node.accenti)
+        marker = self._param(fold(pattern, casei=node.casei, accenti=node.accenti))
+        # DuckDB has no default escape character; PostgreSQL's is the same backslash.
+        return f"{column} LIKE {marker} ESCAPE '{LIKE_ESCAPE}'"
+
+    def _in(self, node: In) -> str:
+        column = self._column(node.field, casei=node.casei, accenti=node.accenti)
+        if not node.values:
+            return "FALSE"
+        markers = [
+            self._value(node.field, v, casei=node.casei, accenti=node.accenti) for v in node.values
+        ]
+        return f"{column} IN ({', '.join(markers)})"
+
+    def _is_null(self, node: IsNull) -> str:
+        return f"{self._column(node.field)} IS NULL"
+
+    def _spatial(self, node: SpatialPredicate) -> str:
+        return self._predicate(node.op, node.geometry)
+
+    def _predicate(self, op: str, geometry: shapely.Geometry) -> str:
+        # Parameters are positional in DuckDB: build the SQL text left to right.
+        if op == "disjoint":  # no bounding-box shortcut for what lies outside
+            return f"{_SPATIAL_SQL[op]}(geom, {self._geometry(geometry)})"
+        # Every other predicate implies that the bounding boxes meet: ``&&`` uses the index.
+        box = self._envelope(*geometry.bounds)
+        return f"(geom && {box} AND {_SPATIAL_SQL[op]}(geom, {self._geometry(geometry)}))"
+
+    def _within_distance(self, geometry: shapely.Geometry, distance: float) -> str:
+        xmin, ymin, xmax, ymax = geometry.bounds
+        box = self._envelope(xmin - distance, ymin - distance, xmax + distance, ymax + distance)
+        target = self._geometry(geometry)
+        return f"geom && {box} AND ST_DWithin(geom, {target}, {self._param(float(distance))})"
+
+    # -- pieces --------------------------------------------------------------------------
+
+    def _spec(self, name: str) -> FieldSpec:
+        spec = self._specs.get(name)
+        if spec is None:
+            raise unknown_fields([name])
+        return spec
+
+    def _column(self, name: str, *, casei: bool = False, accenti: bool = False) -> str:
+        spec = self._spec(name)
+        column = quote(name)
+        if not (casei or accenti):
+            return column
+        require_text_field(spec, "CASEI" if casei else "ACCENTI")
+        if accenti:
+            column = f"translate({column}, {self._param(ACCENTED + COMBINING_MARKS)}, {self._param(UNACCENTED)})"
+        return self.lower.format(column) if casei else column
+
+    def _value(self, name: str, value: Any, *, casei: bool = False, accenti: bool = False) -> str:
+        typed = typed_value(self._spec(name), value)
+        if isinstance(typed, str):
+            typed = fold(typed, casei=casei, accenti=accenti)
+        return self._param(typed)
 
     def _param(self, value: Any) -> str:
         self._params.append(value)
@@ -75,24 +270,24 @@ class WhereBuilder:
             f"ST_GeomFromWKB({marker}, {self.srid})" if self.srid else f"ST_GeomFromWKB({marker})"
         )
 
-    def _in(self, column: str, values: list[Any]) -> str:
-        if not values:
-            return "FALSE"
-        return f"{column} IN ({', '.join(self._param(v) for v in values)})"
 
-    def _comparison(self, comparison: Comparison) -> str:
-        column = quote(comparison.field)
-        op = comparison.op
-        if op == "is null":
-            return f"{column} IS NULL"
-        if op == "is not null":
-            return f"{column} IS NOT NULL"
-        if op == "in":
-            return self._in(column, list(comparison.value))
-        if op == "like":
-            return f"{column} LIKE {self._param(str(comparison.value))}"
-        sql_op = "<>" if op == "!=" else op
-        return f"{column} {sql_op} {self._param(comparison.value)}"
+_COMPILERS: dict[type, Callable[[WhereBuilder, Any], str]] = {
+    Comparison: WhereBuilder._comparison,
+    And: WhereBuilder._and,
+    Or: WhereBuilder._or,
+    Not: WhereBuilder._not,
+    Between: WhereBuilder._between,
+    Like: WhereBuilder._like,
+    In: WhereBuilder._in,
+    IsNull: WhereBuilder._is_null,
+    SpatialPredicate: WhereBuilder._spatial,
+}
+
+
+def order_by(sortby: Sequence[SortKey]) -> str:
+    """``ORDER BY`` terms: the sort keys (nulls last), then ``feature_id`` for a stable order."""
+    keys = [f"{quote(k.field)} {'DESC' if k.descending else 'ASC'} NULLS LAST" for k in sortby]
+    return ", ".join([*keys, "feature_id"])
 
 
 def python_value(value: Any) -> Any:

@@ -31,9 +31,28 @@ CONTRACT_LAYER = VectorLayer(
         FieldSpec("terr_actu_date", "date"),
         FieldSpec("ban-id", "string", Classification.INTERNAL),
         FieldSpec("terr_m2_prix", "number", Classification.BUSINESS),
+        FieldSpec("terr_nom", "string"),
+        FieldSpec("terr_maj", "datetime"),
     ),
     reader=_no_reader,
     standard="synthetic",
+)
+
+# Names that filters must treat as plain values: accents, case, quotes, SQL, LIKE wildcards,
+# scripts outside Latin-1, a missing value.
+NAMES = (
+    "Les Épinettes",
+    "LES EPINETTES",
+    "les épinettes",
+    "Parc d'activités du Bois",
+    "100% béton_armé",
+    "x' OR '1'='1",
+    'Ørsted"; DROP TABLE features; --',
+    "東京 🏭",
+    'Zone "Nord" \\ sud',
+    None,
+    "Saint-Éloi",
+    "saint-eloi",
 )
 
 # Lambert-93 around Évry-Courcouronnes.
@@ -59,6 +78,8 @@ def contract_frame(n: int = 60, seed: int = 7) -> gpd.GeoDataFrame:
                 "terr_actu_date": dt.date(2024, 1 + i % 12, 1 + i % 28),
                 "ban-id": None if i % 3 else f"91228_{i:04d}_00001",
                 "terr_m2_prix": float(40 + i),
+                "terr_nom": NAMES[i % len(NAMES)],
+                "terr_maj": dt.datetime(2024, 5, 1 + i % 28, i % 24, tzinfo=dt.UTC),
                 "geometry": shapely.box(x, y, x + w, y + h),
             }
         )
@@ -77,4 +98,4 @@ def contract_report(frame: gpd.GeoDataFrame) -> IngestReport:
     )
 
 
-__all__ = ["CONTRACT_LAYER", "ReadResult", "contract_frame", "contract_report"]
+__all__ = ["CONTRACT_LAYER", "NAMES", "ReadResult", "contract_frame", "contract_report"]
