@@ -14,6 +14,7 @@ import typer
 from atlas.audit.cli import audit_app
 from atlas.auth.cli import keys_app
 from atlas.errors import AtlasError, ValidationFailed
+from atlas.inventory.cli import inventory_app
 from atlas.settings import Settings
 
 app = typer.Typer(
@@ -25,6 +26,7 @@ app = typer.Typer(
 )
 app.add_typer(keys_app)
 app.add_typer(audit_app)
+app.add_typer(inventory_app)
 
 
 def _settings() -> Settings:

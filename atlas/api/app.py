@@ -15,7 +15,7 @@ from atlas import __version__
 from atlas.api.cache_headers import TierCacheHeaders
 from atlas.api.limits import RateLimiter
 from atlas.api.request_ids import RequestIds
-from atlas.api.routers import collections, items, landing, tiles
+from atlas.api.routers import collections, inventory, items, landing, tiles
 from atlas.audit import open_audit_log
 from atlas.auth.keys import open_keyring
 from atlas.auth.oidc import open_oidc
@@ -60,6 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(collections.router)
     app.include_router(items.router)
     app.include_router(tiles.router)
+    app.include_router(inventory.router)  # staff only; others get the unknown-path 404
     _install_error_handlers(app)
     app.add_middleware(TierCacheHeaders, public_max_age=settings.api.public_max_age)
     app.add_middleware(RequestIds)  # outermost: the id exists before any other code runs

@@ -54,6 +54,7 @@ KNOWN_QUERY_PARAMETERS = {
     "filter-crs",
     "f",
     "datetime",
+    "mode",  # /inventory/export (staff only)
 }
 
 
@@ -124,6 +125,7 @@ def _query_value(name: str) -> st.SearchStrategy[str]:
         "filter-crs": st.sampled_from(CRS_URIS[:3]),
         "f": st.sampled_from(["json", "html", "geojson"]),
         "datetime": st.sampled_from(["2024-01-01", "../.."]),
+        "mode": st.sampled_from(["publication", "internal", "x"]),
     }
     return strategies[name]
 
