@@ -16,8 +16,7 @@ from atlas.layers import get_layer
 from atlas.layers.base import ReadResult, VectorLayer
 from atlas.layers.conform import conform
 from atlas.layers.water_indicators import INDICATOR_NAMES, water_indicators
-from atlas.stores.base import FeatureQuery, FeatureStore
-from atlas.types import STORAGE_CRS
+from atlas.stores.base import FeatureStore
 
 WATER_SERVED = ("activity-plots", "activity-sites")
 _PAGE = 10_000
@@ -32,17 +31,7 @@ def current_frame(store: FeatureStore, collection_id: str) -> gpd.GeoDataFrame |
         store.collection(collection_id)
     except (EmptyCollection, UnknownCollection):
         return None
-    rows: list[dict] = []
-    geometries = []
-    offset = 0
-    while True:
-        page = store.query(collection_id, FeatureQuery(limit=_PAGE, offset=offset))
-        rows.extend(f.properties for f in page.features)
-        geometries.extend(f.geometry for f in page.features)
-        if len(page.features) < _PAGE:
-            break
-        offset += _PAGE
-    return gpd.GeoDataFrame(rows, columns=layer.field_names, geometry=geometries, crs=STORAGE_CRS)
+    return store.frame(collection_id)
 
 
 def with_water_indicators(store: FeatureStore, frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

@@ -33,13 +33,12 @@ from atlas.stores.base import (
     FeaturePage,
     FeatureQuery,
     FeatureStore,
+    all_of,
     check_fields,
     query_field_names,
 )
 from atlas.stores.rasters import RasterCatalog
 from atlas.types import TileXYZ
-
-_PAGE = 10_000  # rows per round trip when a restricted extent is recomputed
 
 
 class Policy:
@@ -66,21 +65,11 @@ class Policy:
         with self._lock:
             if key in self._extents:
                 return self._extents[key]
-        count, bounds = 0, None
-        offset = 0
-        while True:
-            page = self.store.query(
-                view.collection_id,
-                FeatureQuery(where=view.rows, properties=(), limit=_PAGE, offset=offset),
-            )
-            geometries = [f.geometry for f in page.features if f.geometry is not None]
-            count += len(page.features)
-            if geometries:
-                box = shapely.total_bounds(geometries)
-                bounds = _union_bounds(bounds, tuple(float(v) for v in box))
-            if len(page.features) < _PAGE:
-                break
-            offset += _PAGE
+        rows = FeatureQuery(where=view.rows, properties=())
+        count = self.store.count(view.collection_id, rows)
+        geometries = self.store.frame(view.collection_id, rows).geometry
+        present = geometries[geometries.notna() & ~geometries.is_empty]
+        bounds = tuple(float(v) for v in present.total_bounds) if len(present) else None
         with self._lock:
             self._extents[key] = (count, bounds)
         return count, bounds
@@ -160,6 +149,13 @@ class Gate:
         self._audit_read(view, store_query.properties, len(page.features), "read", area)
         return page
 
+    def count(self, collection_id: str, query: FeatureQuery | None = None) -> int:
+        """How many features ``query`` gives the caller (paging ignored); a count only: no field
+        or geometry leaves, so nothing is audited (extract estimates)."""
+        view = self.view(collection_id)
+        counted = dataclasses.replace(query or FeatureQuery(), properties=())
+        return self._store.count(collection_id, self._restrict(view, counted))
+
     def feature(self, collection_id: str, feature_id: str) -> Feature:
         """One feature; a row the caller may not see is NotFound, exactly like a missing one."""
         page = self.query(collection_id, FeatureQuery(ids=(feature_id,), limit=1))
@@ -182,22 +178,13 @@ class Gate:
         """
         view = self.view(collection_id)
         base = query or FeatureQuery()
-        features: list[Feature] = []
-        offset = base.offset
-        while True:
-            page_query = dataclasses.replace(base, limit=_PAGE, offset=offset)
-            page = self._store.query(collection_id, self._restrict(view, page_query))
-            features.extend(self._treat(view, f) for f in page.features)
-            if len(page.features) < _PAGE:
-                break
-            offset += _PAGE
-        names = list(base.properties) if base.properties is not None else list(view.field_names)
-        frame = gpd.GeoDataFrame(
-            [f.properties for f in features],
-            columns=names,
-            geometry=[f.geometry for f in features],
-            crs="EPSG:2154",
-        )
+        frame = self._store.frame(collection_id, self._restrict(view, base))
+        if view.geometry != "exact":
+            treated = [
+                None if g is None or view.geometry == "absent" else generalise(g, view.tolerance_m)
+                for g in frame.geometry
+            ]
+            frame = frame.set_geometry(gpd.GeoSeries(treated, index=frame.index, crs=frame.crs))
         if action in ("extract", "inventory") or view.audited(base.properties):
             self._record(
                 action, collection_id, len(frame), area, self._detail(view, base.properties)
@@ -210,11 +197,14 @@ class Gate:
         check_fields(view.fields, properties)
         if view.geometry == "absent":
             return b""
-        if view.geometry == "exact" and not view.rows:
-            data = self._store.tile(collection_id, tile, properties=properties)
+        if view.geometry == "exact":
+            # The tier's rows as the store's SQL filter: ST_AsMVT never sees the others.
+            data = self._store.tile(
+                collection_id, tile, properties=properties, filter=all_of(*view.rows)
+            )
         else:
-            # Row conditions and generalised geometry: built from the gate's own query, so
-            # nothing the view hides can reach the tile encoder.
+            # Generalised geometry: encoded from the gate's own query, so the exact geometry
+            # never reaches the tile encoder.
             frame = self._tile_frame(view, tile, properties)
             data = policy_tiles.encode(collection_id, frame, tile, properties)
         if view.audited(properties):
@@ -315,11 +305,3 @@ def generalise(geometry: BaseGeometry, tolerance: float) -> BaseGeometry:
     if geometry.geom_type in ("Point", "MultiPoint"):
         return shapely.set_precision(geometry, tolerance)
     return shapely.simplify(geometry, tolerance, preserve_topology=True)
-
-
-def _union_bounds(
-    a: tuple[float, float, float, float] | None, b: tuple[float, float, float, float]
-) -> tuple[float, float, float, float]:
-    if a is None:
-        return b
-    return (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))

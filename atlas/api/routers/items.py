@@ -8,7 +8,8 @@ queryables). Everything goes through the caller's gate.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+import json
+from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -18,6 +19,7 @@ from atlas.api.audit import bbox_wkt
 from atlas.api.crs import SUPPORTED, parse_crs
 from atlas.api.deps import CurrentGate, base_url, get_settings
 from atlas.api.geojson import GEOJSON, feature_document, geojson_response
+from atlas.api.negotiation import NegotiatedRoute, alternate_link
 from atlas.api.params import (
     parse_bbox,
     parse_limit,
@@ -25,14 +27,18 @@ from atlas.api.params import (
     parse_sortby,
     property_filters,
 )
+from atlas.errors import InvalidInput
+from atlas.policy.rules import TierView
 from atlas.settings import Settings
-from atlas.stores.base import FeatureQuery
+from atlas.stores.base import Expression, FeatureQuery
+from atlas.stores.cql2 import parse_filter
 
-router = APIRouter(tags=["Features"])
+router = APIRouter(tags=["Features"], route_class=NegotiatedRoute)
 
 Base = Annotated[str, Depends(base_url)]
 AppSettings = Annotated[Settings, Depends(get_settings)]
 
+FilterLang = Literal["cql2-text", "cql2-json"]
 _CRS_HELP = "CRS of the response geometry, one of: " + ", ".join(SUPPORTED)
 
 
@@ -58,11 +64,21 @@ def get_features(  # noqa: PLR0913 - the OGC parameters, each parsed once
         str | None, Query(description="fields to return, comma-separated")
     ] = None,
     sortby: Annotated[str | None, Query(description="+field or -field, comma-separated")] = None,
+    filter_: Annotated[
+        str | None, Query(alias="filter", description="a CQL2 filter (OGC API Features Part 3)")
+    ] = None,
+    filter_lang: Annotated[
+        FilterLang, Query(alias="filter-lang", description="language of filter")
+    ] = "cql2-text",
+    filter_crs: Annotated[
+        str | None, Query(alias="filter-crs", description="CRS of filter geometries; " + _CRS_HELP)
+    ] = None,
 ) -> Response:
     """A page of features as the caller's tier sees them."""
     fields = gate.queryables(collectionId)
     response_crs = parse_crs(crs)
     query = FeatureQuery(
+        filter=parse_item_filter(filter_, filter_lang, filter_crs, gate.view(collectionId)),
         bbox=parse_bbox(bbox, parse_crs(bbox_crs, parameter="bbox-crs")),
         where=property_filters(request.query_params.multi_items(), fields),
         properties=parse_properties(properties, fields),
@@ -107,6 +123,7 @@ def get_feature(
     document["links"] = [
         {"href": f"{href}/items/{feature.id}", "rel": "self", "type": GEOJSON},
         {"href": href, "rel": "collection", "type": "application/json"},
+        alternate_link(f"{href}/items/{feature.id}"),
     ]
     return geojson_response(document, response_crs)
 
@@ -139,6 +156,28 @@ def get_queryables(collectionId: str, gate: CurrentGate, base: Base) -> JSONResp
     )
 
 
+def parse_item_filter(
+    text: str | None, lang: str, crs: str | None, view: TierView
+) -> Expression | None:
+    """The ``filter`` parameter as a filter tree over the fields the caller's tier may see."""
+    if text is None or not text.strip():
+        return None
+    filter_crs = parse_crs(crs, parameter="filter-crs")
+    source: str | dict = text
+    if lang == "cql2-json":
+        try:
+            source = json.loads(text)
+        except ValueError:
+            raise InvalidInput("filter: not valid JSON for filter-lang cql2-json") from None
+    return parse_filter(
+        source,
+        lang,  # type: ignore[arg-type]
+        fields={f.name: f for f in view.fields},
+        filter_crs=filter_crs.code,
+        geometry_name=None if view.geometry == "absent" else "geometry",
+    )
+
+
 def _json_schema(kind: str, description: str, enum: tuple[str, ...] | None) -> dict[str, Any]:
     schema: dict[str, Any] = {"description": description}
     if kind in ("date", "datetime"):
@@ -161,6 +200,7 @@ def _page_links(
         return {"href": f"{href}?{query_string}", "rel": rel, "type": GEOJSON}
 
     links = [link("self", query.offset)]
+    links.append(alternate_link(links[0]["href"]))
     if query.offset + query.limit < matched:
         links.append(link("next", query.offset + query.limit))
     if query.offset > 0:
