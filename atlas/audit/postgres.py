@@ -29,9 +29,9 @@ from atlas.audit import unavailable_on
 from atlas.audit.chain import COLUMNS, GENESIS, chain_hash, check_chain, checked, record_from, utc
 from atlas.audit.record import AuditRecord, ChainCheck
 from atlas.errors import InvalidInput
+from atlas.stores.postgis import create_pg_engine
 
 SCHEMA = "atlas_audit"
-CONNECT_TIMEOUT_S = 5
 _DRIVER_ERRORS = (sa.exc.SQLAlchemyError, psycopg.Error)
 _PLAIN_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 # Function bodies are constant text: the schema comes from each function's search_path.
@@ -111,17 +111,8 @@ class PostgresAuditLog:
             raise InvalidInput(f"'{schema[:40]}' is not a valid schema name")
         self.schema = schema
         self._lock_key = f"atlas-audit:{schema}"
-        self._engine = sa.create_engine(
-            sa.make_url(url).set(drivername="postgresql+psycopg"),
-            pool_size=pool_size,
-            max_overflow=pool_size,
-            pool_pre_ping=True,
-            pool_recycle=1800,
-            connect_args={
-                "options": f"-c statement_timeout={int(statement_timeout_ms)}",
-                "connect_timeout": CONNECT_TIMEOUT_S,
-                "application_name": "atlas-audit",
-            },
+        self._engine = create_pg_engine(
+            url, pool_size=pool_size, statement_timeout_ms=statement_timeout_ms, name="atlas-audit"
         )
         self._table = records_table(sa.MetaData(), schema)
         self._ready = False

@@ -343,19 +343,11 @@ def postgres_keys(
     url: str, *, schema: str, statement_timeout_ms: int = 30_000, pool_size: int = 5
 ) -> SqlKeys:
     """The PostgreSQL backend: ``<schema>.api_keys``, created when missing."""
-    from atlas.stores.postgis import CONNECT_TIMEOUT_S, engine_url
+    from atlas.stores.postgis import create_pg_engine
 
-    engine = sa.create_engine(
-        engine_url(url),
-        pool_size=pool_size,  # one lookup per authenticated request: sized like the store's
-        max_overflow=pool_size,
-        pool_pre_ping=True,
-        pool_recycle=1800,
-        connect_args={
-            "options": f"-c statement_timeout={int(statement_timeout_ms)}",
-            "connect_timeout": CONNECT_TIMEOUT_S,
-            "application_name": "atlas-auth",
-        },
+    # One lookup per authenticated request: a pool sized like the store's.
+    engine = create_pg_engine(
+        url, pool_size=pool_size, statement_timeout_ms=statement_timeout_ms, name="atlas-auth"
     )
     return SqlKeys(engine, schema=schema)
 

@@ -83,6 +83,28 @@ def engine_url(url: str) -> str:
     raise InvalidInput("the database URL must start with postgresql://")
 
 
+def create_pg_engine(
+    url: str, *, pool_size: int, statement_timeout_ms: int, name: str
+) -> sa.Engine:
+    """A psycopg 3 engine: every statement under the timeout, dead connections replaced.
+
+    Shared by the store, the API keys and the audit log, so that all three behave alike when
+    the server restarts (``pool_pre_ping`` picks it up again on the next checkout).
+    """
+    return sa.create_engine(
+        engine_url(url),
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        pool_recycle=1800,
+        connect_args={
+            "options": f"-c statement_timeout={int(statement_timeout_ms)}",
+            "connect_timeout": CONNECT_TIMEOUT_S,
+            "application_name": name,
+        },
+    )
+
+
 def _sql_type(spec: FieldSpec) -> sa.types.TypeEngine:
     # Text in the "C" collation: byte order, as in the embedded store, so that both stores sort
     # alike and the primary key index serves ORDER BY feature_id.
@@ -156,17 +178,8 @@ class PostgisStore:
         self.schema = schema
         self.data_schema = f"{schema}_data"
         self._layers = layers  # None: the layer catalog; tests pass their own layers
-        self._engine = sa.create_engine(
-            engine_url(url),
-            pool_size=pool_size,
-            max_overflow=pool_size,
-            pool_pre_ping=True,  # a restarted server is picked up again on the next checkout
-            pool_recycle=1800,
-            connect_args={
-                "options": f"-c statement_timeout={int(statement_timeout_ms)}",
-                "connect_timeout": CONNECT_TIMEOUT_S,
-                "application_name": "atlas",
-            },
+        self._engine = create_pg_engine(
+            url, pool_size=pool_size, statement_timeout_ms=statement_timeout_ms, name="atlas"
         )
         self._metadata = sa.MetaData()
         self._versions = catalog_table(self._metadata, schema)

@@ -17,6 +17,7 @@ from atlas.layers.cnig import (
     field_specs,
     table_schema,
 )
+from atlas.layers.water_indicators import INDICATOR_NAMES
 from tests.helpers import require_real_data
 
 CLASSES = [("site-eco", SITE_ECO), ("terrain-eco", TERRAIN_ECO), ("etablissement", ETABLISSEMENT)]
@@ -88,9 +89,13 @@ def test_geometry_column_and_centroid_are_not_attributes():
     assert "site_geompoint" not in activity_sites.LAYER.field_names
     assert "terr_geomsurf" not in activity_plots.LAYER.field_names
     assert "etab_geompoint" not in establishments.LAYER.field_names
-    assert len(activity_sites.LAYER.fields) == 60
-    assert len(activity_plots.LAYER.fields) == 18
-    assert len(establishments.LAYER.fields) == 29
+    # The CNIG attributes, then the 4 derived water indicators (sites, plots) and the SIRENE
+    # diffusion status (establishments).
+    assert len(activity_sites.LAYER.fields) == 60 + 4
+    assert len(activity_plots.LAYER.fields) == 18 + 4
+    assert len(establishments.LAYER.fields) == 29 + 1
+    assert activity_plots.LAYER.field_names[-4:] == list(INDICATOR_NAMES)
+    assert establishments.LAYER.field_names[-1] == "statutDiffusionEtablissement"
 
 
 def test_layers_declare_ids_and_geometry_types():
