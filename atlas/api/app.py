@@ -10,9 +10,11 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 
 from atlas import __version__
 from atlas.api.cache_headers import TierCacheHeaders
+from atlas.api.html import STATIC_DIR
 from atlas.api.limits import RateLimiter
 from atlas.api.request_ids import RequestIds
 from atlas.api.routers import collections, inventory, items, landing, tiles
@@ -61,6 +63,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(items.router)
     app.include_router(tiles.router)
     app.include_router(inventory.router)  # staff only; others get the unknown-path 404
+    # Styles, map script and the vendored Leaflet of the HTML pages: code, no data.
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _install_error_handlers(app)
     app.add_middleware(TierCacheHeaders, public_max_age=settings.api.public_max_age)
     app.add_middleware(RequestIds)  # outermost: the id exists before any other code runs

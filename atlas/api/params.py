@@ -20,6 +20,7 @@ from atlas.types import BBox
 ITEM_PARAMETERS = frozenset(
     {
         "f",
+        "lang",  # HTML pages (atlas.api.negotiation)
         "bbox",
         "bbox-crs",
         "crs",

@@ -6,6 +6,7 @@ import math
 from typing import Any
 
 from atlas.api.crs import SUPPORTED
+from atlas.api.negotiation import alternate_link
 from atlas.layers.base import RasterLayer
 from atlas.layers.io import transformer
 from atlas.stores.base import CollectionInfo
@@ -13,6 +14,7 @@ from atlas.types import STORAGE_CRS
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 LAMBERT93 = "http://www.opengis.net/def/crs/EPSG/0/2154"
+QUERYABLES = "http://www.opengis.net/def/rel/ogc/1.0/queryables"  # Part 3, 6.2
 
 
 def wgs84_bbox(bbox: tuple[float, float, float, float] | None) -> list[float] | None:
@@ -43,7 +45,9 @@ def collection_document(info: CollectionInfo, base: str) -> dict[str, Any]:
         "crs": list(SUPPORTED),
         "links": [
             {"href": href, "rel": "self", "type": "application/json"},
+            alternate_link(href),
             {"href": f"{href}/items", "rel": "items", "type": "application/geo+json"},
+            {"href": f"{href}/queryables", "rel": QUERYABLES, "type": "application/schema+json"},
         ],
         "numberOfFeatures": info.count,
         "version": info.version,

@@ -11,12 +11,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 
 from atlas.api.deps import CurrentGate, base_url
+from atlas.api.negotiation import NegotiatedRoute, alternate_link
 from atlas.api.responses import collection_document, raster_document
 from atlas.errors import UnknownCollection
 from atlas.layers import get_layer
 from atlas.layers.base import RasterLayer
 
-router = APIRouter(tags=["Collections"])
+router = APIRouter(tags=["Collections"], route_class=NegotiatedRoute)
 
 Base = Annotated[str, Depends(base_url)]
 
@@ -27,7 +28,10 @@ def list_collections(gate: CurrentGate, base: Base) -> dict[str, Any]:
     documents = [collection_document(info, base) for info in gate.collections()]
     documents += [raster_document(layer, meta, base) for layer, meta in gate.rasters()]
     return {
-        "links": [{"href": f"{base}/collections", "rel": "self", "type": "application/json"}],
+        "links": [
+            {"href": f"{base}/collections", "rel": "self", "type": "application/json"},
+            alternate_link(f"{base}/collections"),
+        ],
         "collections": documents,
     }
 

@@ -7,14 +7,19 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 
 from atlas.api.deps import base_url
+from atlas.api.negotiation import NegotiatedRoute, alternate_link
 
-router = APIRouter(tags=["Capabilities"])
+router = APIRouter(tags=["Capabilities"], route_class=NegotiatedRoute)
 
 CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-common-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",  # atlas.api.negotiation
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+    "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",  # crs, bbox-crs, Content-Crs
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
 ]
 
 
@@ -31,6 +36,7 @@ def landing(base: Annotated[str, Depends(base_url)]) -> dict[str, Any]:
                 "type": "application/json",
                 "title": "this document",
             },
+            alternate_link(f"{base}/"),
             {
                 "href": f"{base}/api",
                 "rel": "service-desc",
