@@ -63,6 +63,9 @@ def raster_document(layer: RasterLayer, meta: dict[str, Any], base: str) -> dict
         "title": layer.title,
         "description": layer.description,
         "itemType": "coverage",
+        # GDAL's OAPIF driver (3.6, Debian 12) skips a collection only on this member, not on
+        # itemType: without it, it lists the raster as a layer and asks for its items (a 404).
+        "layerDataType": "Coverage",
         "extent": {"spatial": {"bbox": [wgs84_bbox(tuple(bbox)) if bbox else None], "crs": CRS84}},
         "storageCrs": LAMBERT93,
         "links": [
