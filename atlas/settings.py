@@ -157,6 +157,20 @@ class CapSettings(BaseSettings):
         return int(getattr(self, f"extract_{tier}"))
 
 
+class ExtractSettings(BaseSettings):
+    """Extract jobs: worker threads, how long files are kept, commune boundaries for clipping."""
+
+    model_config = SettingsConfigDict(env_prefix="ATLAS_EXTRACT_", extra="ignore")
+
+    workers: int = Field(default=2, ge=1, le=32, description="extract jobs run at once per process")
+    keep_hours: float = Field(default=24.0, gt=0, description="finished jobs are removed after")
+    max_active_per_caller: int = Field(default=3, ge=1, description="queued or running, per caller")
+    communes: Path | None = Field(
+        default=None, description="commune polygons for clip.commune (unset: the demo territory's)"
+    )
+    communes_code_field: str = Field(default="code", description="INSEE code field of that file")
+
+
 class Settings(BaseSettings):
     """All settings of one Atlas deployment."""
 
@@ -169,3 +183,4 @@ class Settings(BaseSettings):
     audit: AuditSettings = Field(default_factory=AuditSettings)
     limits: LimitSettings = Field(default_factory=LimitSettings)
     caps: CapSettings = Field(default_factory=CapSettings)
+    extracts: ExtractSettings = Field(default_factory=ExtractSettings)

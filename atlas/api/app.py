@@ -17,11 +17,12 @@ from atlas.api.cache_headers import TierCacheHeaders
 from atlas.api.html import STATIC_DIR
 from atlas.api.limits import RateLimiter
 from atlas.api.request_ids import RequestIds
-from atlas.api.routers import collections, inventory, items, landing, tiles
+from atlas.api.routers import collections, extracts, inventory, items, landing, tiles
 from atlas.audit import open_audit_log
 from atlas.auth.keys import open_keyring
 from atlas.auth.oidc import open_oidc
 from atlas.errors import AtlasError
+from atlas.extracts.jobs import open_jobs
 from atlas.settings import Settings
 from atlas.stores import open_store
 from atlas.stores.rasters import RasterCatalog
@@ -42,9 +43,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.keys = open_keyring(settings.store, settings.auth)
         app.state.limiter = RateLimiter(settings.limits)
         app.state.oidc = open_oidc(settings.auth)  # None unless ATLAS_AUTH_OIDC_JWKS is set
+        app.state.extracts = open_jobs(settings)  # extract jobs: threads of this process
         try:
             yield
         finally:
+            app.state.extracts.close()  # running jobs finish before the store closes
             app.state.keys.close()
             app.state.store.close()
             app.state.audit.close()
@@ -62,6 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(collections.router)
     app.include_router(items.router)
     app.include_router(tiles.router)
+    app.include_router(extracts.router)
     app.include_router(inventory.router)  # staff only; others get the unknown-path 404
     # Styles, map script and the vendored Leaflet of the HTML pages: code, no data.
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -41,7 +41,7 @@ CRS_URIS = [
     "http://www.opengis.net/def/crs/EPSG/0/3857",
     "EPSG:9999",
 ]
-KNOWN_PATH_PARAMETERS = {"collectionId", "featureId", "tileMatrixSetId", "z", "x", "y"}
+KNOWN_PATH_PARAMETERS = {"collectionId", "featureId", "tileMatrixSetId", "z", "x", "y", "jobId"}
 # Every query parameter the matrix knows how to draw; an endpoint declaring another one fails.
 KNOWN_QUERY_PARAMETERS = {
     "bbox",
@@ -135,7 +135,7 @@ def _query_value(name: str) -> st.SearchStrategy[str]:
 
 
 @st.composite
-def requests(draw, endpoints, ids_by_collection) -> tuple[str, dict[str, str]]:
+def requests(draw, endpoints, ids_by_collection, job_ids=("0" * 32,)) -> tuple[str, dict[str, str]]:
     """One GET request: a path with its parameters filled, and query parameters."""
     path, query_names = draw(st.sampled_from(endpoints))
     collection_id = draw(st.sampled_from([*catalog(), UNKNOWN_COLLECTION]))
@@ -151,6 +151,7 @@ def requests(draw, endpoints, ids_by_collection) -> tuple[str, dict[str, str]]:
         "z": str(tile.z),
         "x": str(tile.x),
         "y": str(tile.y),
+        "jobId": draw(st.sampled_from(list(job_ids))),
     }
     url = re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], path)
     params = {}
@@ -277,6 +278,47 @@ def _ids(served) -> dict[str, list[str]]:
     }
 
 
+# One extract job per tier, made once per served store: the matrix fills {jobId} with the tier's
+# own job, the other tiers' jobs (which must answer like unknown ids) and unknown ids.
+_JOBS: dict[str, dict[Tier, str]] = {}
+JOB_BODIES = {
+    Tier.PUBLIC: {"collections": ["services"], "format": "csv"},
+    Tier.B2B: {"collections": ["activity-plots"], "format": "geojson"},
+    Tier.INTERNAL: {"collections": ["water-pipes", "parcels"], "format": "geojson"},
+}
+
+
+def _jobs(served) -> dict[Tier, str]:
+    key = str(served.settings.store.data_dir)
+    if key not in _JOBS:
+        made = {}
+        for tier, body in JOB_BODIES.items():
+            response = served.client.post("/extracts", json=body, headers=served.headers[tier])
+            assert response.status_code == 201, response.text
+            made[tier] = response.json()["jobID"]
+            served.client.app.state.extracts.wait(made[tier], timeout=300)
+        _JOBS[key] = made
+    return _JOBS[key]
+
+
+def _job_ids(served, tier: Tier) -> list[str]:
+    jobs = _jobs(served)
+    return [jobs[tier], *(j for t, j in jobs.items() if t != tier), "0" * 32, "x"]
+
+
+def check_foreign_job(served, tier: Tier, url: str, params: dict, response) -> None:
+    """Another caller's extract job answers exactly like a job id that does not exist."""
+    match = re.fullmatch(r"/extracts/([^/]+)(/download)?", url)
+    jobs = _jobs(served)
+    if match is None or match.group(1) not in jobs.values() or jobs[tier] == match.group(1):
+        return
+    job_id = match.group(1)
+    stand_in = "Z" * len(job_id)
+    other = served.get(tier, url.replace(job_id, stand_in), params=params)
+    assert response.status_code == other.status_code == 404, url
+    assert response.text == other.text.replace(stand_in, job_id), url
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("tier", list(Tier), ids=lambda t: t.value)
 def test_no_tier_receives_what_it_may_not_see(served, tier: Tier) -> None:
@@ -290,7 +332,7 @@ def test_no_tier_receives_what_it_may_not_see(served, tier: Tier) -> None:
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
         derandomize=True,
     )
-    @given(request=requests(endpoints, _ids(served)))
+    @given(request=requests(endpoints, _ids(served), _job_ids(served, tier)))
     def run(request: tuple[str, dict[str, str]]) -> None:
         url, params = request
         response = served.get(tier, url, params=params)
@@ -298,6 +340,7 @@ def test_no_tier_receives_what_it_may_not_see(served, tier: Tier) -> None:
         check_hidden_collection(served, tier, url, params, response)
         check_hidden_row(served, tier, url, secrets, response, params)
         check_hidden_fields(served, tier, url, params, response)
+        check_foreign_job(served, tier, url, params, response)
 
     run()
 
@@ -309,6 +352,7 @@ def test_every_endpoint_and_collection(served, tier: Tier) -> None:
     secrets = _secrets(tuple(sorted(served.sources.items())))
     tile = morecantile.tms.get("WebMercatorQuad").tile(2.44, 48.63, 12)
     values = {"tileMatrixSetId": "WebMercatorQuad", "z": "12", "x": str(tile.x), "y": str(tile.y)}
+    values["jobId"] = _job_ids(served, tier)[1]  # another tier's extract job: a 404
     seen_ok = 0
     for path, query_names in endpoints:
         # The same again as HTML pages where the endpoint has them.
@@ -322,5 +366,6 @@ def test_every_endpoint_and_collection(served, tier: Tier) -> None:
                 check_response(response, tier, url, secrets, params)
                 check_hidden_collection(served, tier, url, params, response)
                 check_hidden_row(served, tier, url, secrets, response, params)
+                check_foreign_job(served, tier, url, params, response)
                 seen_ok += response.status_code == 200
     assert seen_ok > len(endpoints), "the matrix must reach real data, not only errors"

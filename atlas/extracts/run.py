@@ -1,0 +1,102 @@
+"""Planning an extract (before the job: area, output options, estimate, cap) and running it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from atlas.extracts.clip import ClipArea, resolve_clip
+from atlas.extracts.communes import commune_boundaries
+from atlas.extracts.estimate import Estimate, estimate
+from atlas.extracts.package import Extract, metadata, pack
+from atlas.extracts.request import ExtractRequest, OutputOptions, output_options, request_document
+from atlas.extracts.tables import LayerTable, read_table
+from atlas.extracts.writers import OutLayer, write_layers
+from atlas.layers import catalog
+from atlas.policy.gate import Gate
+from atlas.settings import Settings
+
+Progress = Callable[[float, str], None]  # (percent, what is being done)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """An extract ready to run: what was asked, where, how, and how big."""
+
+    request: ExtractRequest
+    options: OutputOptions
+    area: ClipArea | None
+    estimate: Estimate
+
+    @property
+    def query(self) -> dict[str, Any]:
+        """The request as JSON."""
+        return request_document(self.request)
+
+
+def plan_extract(gate: Gate, request: ExtractRequest, settings: Settings) -> Plan:
+    """Resolve and estimate a request for the caller; nothing is read but counts."""
+    options = output_options(request)
+    extracts = settings.extracts
+    area = resolve_clip(
+        request.clip,
+        gate,
+        lambda: commune_boundaries(extracts.communes, extracts.communes_code_field),
+    )
+    cap = settings.caps.extract(gate.tier.value)
+    return Plan(
+        request, options, area, estimate(gate, request.collections, area, request.format, cap)
+    )
+
+
+def run_extract(
+    gate: Gate, plan: Plan, job_dir: Path, *, job_id: str, created: dt.datetime, progress: Progress
+) -> dict[str, Any]:
+    """Read every collection through ``gate``, write, pack ``job_dir/<archive>``; a summary."""
+    work = job_dir / "work"
+    shutil.rmtree(work, ignore_errors=True)
+    total = max(plan.estimate.total, 1)
+    done = 0
+    tables: list[LayerTable] = []
+    for collection_id in plan.request.collections:
+        progress(5 + 70 * done / total, f"reading {collection_id}")
+        tables.append(read_table(gate, collection_id, plan.area))
+        done += plan.estimate.counts.get(collection_id, 0)
+    progress(75, f"writing {plan.options.format.value}")
+    written = write_layers([_out_layer(t, plan.options) for t in tables], plan.options, work)
+    extract = Extract(
+        job_id=job_id,
+        created=created,
+        tier=gate.tier.value,
+        request_id=gate.request_id,
+        query=plan.query,
+        options=plan.options,
+        area=plan.area,
+        tables=tables,
+        written=written,
+    )
+    document = metadata(extract)
+    progress(95, "packing")
+    archive = job_dir / archive_name(job_id)
+    size = pack(document, work, archive, created)
+    shutil.rmtree(work, ignore_errors=True)
+    return {
+        "archive": archive.name,
+        "bytes": size,
+        "counts": {t.collection_id: len(t.frame) for t in tables},
+    }
+
+
+def archive_name(job_id: str) -> str:
+    """The zip's file name."""
+    return f"atlas-extract-{job_id}.zip"
+
+
+def _out_layer(table: LayerTable, options: OutputOptions) -> OutLayer:
+    layer = catalog()[table.collection_id]
+    frame = table.frame if options.crs.is_storage else table.frame.to_crs(options.crs.code)
+    return OutLayer(table.layer_name, layer.geometry_type, layer.id_field, frame)  # type: ignore[union-attr]
