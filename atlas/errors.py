@@ -8,6 +8,9 @@ class AtlasError(Exception):
 
     status: int = 500
     code: str = "ServerError"
+    # What a 5xx may tell the client, written here and never taken from a driver; None: a
+    # generic message (5xx say little, the log says everything).
+    public: str | None = None
 
     def __init__(self, description: str) -> None:
         super().__init__(description)
@@ -101,3 +104,9 @@ class StoreUnavailable(AtlasError):
 
     status = 503
     code = "ServiceUnavailable"
+
+
+class StoreTimeout(StoreUnavailable):
+    """A statement ran past ATLAS_STATEMENT_TIMEOUT_MS: the caller may narrow the request."""
+
+    public = "the request took too long to answer: narrow it (bbox, filter, limit) or retry later"

@@ -93,9 +93,8 @@ def _install_error_handlers(app: FastAPI) -> None:
         if exc.status >= 500:
             request_id = _request_id(request)
             log.error("request %s failed: %s", request_id, exc, exc_info=exc)
-            response = _error(
-                exc.status, exc.code, "the service is unavailable, retry later", request_id
-            )
+            description = exc.public or "the service is unavailable, retry later"
+            response = _error(exc.status, exc.code, description, request_id)
             response.headers["Retry-After"] = "5"
             return response
         response = _error(exc.status, exc.code, exc.description)

@@ -31,6 +31,7 @@ from atlas.errors import (
     EmptyCollection,
     InvalidInput,
     NotFound,
+    StoreTimeout,
     StoreUnavailable,
     UnknownCollection,
     ValidationFailed,
@@ -528,7 +529,7 @@ def _translate(err: Exception, action: str, client_values: bool) -> Exception:
     if client_values and state.startswith(_VALUE_ERRORS):
         return InvalidInput("a filter value does not match the field's type")
     if state == "57014":  # statement_timeout
-        return StoreUnavailable("the store took too long to answer, retry later")
+        return StoreTimeout("the store took too long to answer, retry later")
     down = not state and isinstance(orig, psycopg.OperationalError | psycopg.InterfaceError)
     if down or state.startswith(_DOWN_ERRORS) or getattr(err, "connection_invalidated", False):
         return StoreUnavailable(_UNAVAILABLE)
