@@ -24,6 +24,7 @@ from atlas.audit.record import AuditAction, AuditLog, AuditRecord
 from atlas.errors import EmptyCollection, NotFound, UnknownCollection
 from atlas.layers import catalog
 from atlas.layers.base import FieldSpec, RasterLayer
+from atlas.policy import generalised
 from atlas.policy import tiles as policy_tiles
 from atlas.policy.rules import TierView, raster_visible, vector_view
 from atlas.policy.tiers import Principal
@@ -144,17 +145,39 @@ class Gate:
         """One page of features as the caller may see them."""
         view = self.view(collection_id)
         store_query = self._restrict(view, query)
-        page = self._store.query(collection_id, store_query)
-        page.features = [self._treat(view, f) for f in page.features]
+        if view.geometry == "generalised" and generalised.has_spatial_criteria(query):
+            page = self._generalised_page(view, store_query)
+        else:
+            page = self._store.query(collection_id, store_query)
+            page.features = [self._treat(view, f) for f in page.features]
         self._audit_read(view, store_query.properties, len(page.features), "read", area)
         return page
+
+    def _generalised_page(self, view: TierView, query: FeatureQuery) -> FeaturePage:
+        """Spatial criteria decided on the generalised geometry the tier sees."""
+        candidates = self._store.query(
+            view.collection_id, generalised.candidate_query(query, view.tolerance_m)
+        )
+        kept = [
+            f
+            for f in (self._treat(view, c) for c in candidates.features)
+            if generalised.matches(f.geometry, query)
+        ]
+        return FeaturePage(
+            features=kept[query.offset : query.offset + query.limit],
+            number_matched=len(kept),
+            limit=query.limit,
+            offset=query.offset,
+        )
 
     def count(self, collection_id: str, query: FeatureQuery | None = None) -> int:
         """How many features ``query`` gives the caller (paging ignored); a count only: no field
         or geometry leaves, so nothing is audited (extract estimates)."""
         view = self.view(collection_id)
-        counted = dataclasses.replace(query or FeatureQuery(), properties=())
-        return self._store.count(collection_id, self._restrict(view, counted))
+        counted = self._restrict(view, dataclasses.replace(query or FeatureQuery(), properties=()))
+        if view.geometry == "generalised" and generalised.has_spatial_criteria(counted):
+            return self._generalised_page(view, counted).number_matched
+        return self._store.count(collection_id, counted)
 
     def feature(self, collection_id: str, feature_id: str) -> Feature:
         """One feature; a row the caller may not see is NotFound, exactly like a missing one."""
@@ -178,13 +201,18 @@ class Gate:
         """
         view = self.view(collection_id)
         base = query or FeatureQuery()
-        frame = self._store.frame(collection_id, self._restrict(view, base))
+        restricted = self._restrict(view, base)
+        by_location = view.geometry == "generalised" and generalised.has_spatial_criteria(base)
+        fetch = generalised.candidate_query(restricted, view.tolerance_m) if by_location else None
+        frame = self._store.frame(collection_id, fetch or restricted)
         if view.geometry != "exact":
             treated = [
                 None if g is None or view.geometry == "absent" else generalise(g, view.tolerance_m)
                 for g in frame.geometry
             ]
             frame = frame.set_geometry(gpd.GeoSeries(treated, index=frame.index, crs=frame.crs))
+        if by_location:
+            frame = frame[[generalised.matches(g, restricted) for g in frame.geometry]]
         if action in ("extract", "inventory") or view.audited(base.properties):
             self._record(
                 action, collection_id, len(frame), area, self._detail(view, base.properties)
@@ -228,6 +256,8 @@ class Gate:
     def _restrict(self, view: TierView, query: FeatureQuery) -> FeatureQuery:
         """The store query: names checked against the view, its rows ANDed, its fields only."""
         check_fields(view.fields, query_field_names(query))
+        if view.geometry != "exact":
+            generalised.refuse_spatial_filter(query.filter)
         properties = query.properties if query.properties is not None else view.field_names
         return dataclasses.replace(query, where=(*query.where, *view.rows), properties=properties)
 

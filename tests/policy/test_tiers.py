@@ -184,3 +184,49 @@ def test_water_network_internal_only_and_audited(served) -> None:
     assert response.status_code == 200 and len(response.json()["features"]) == 4
     records = _audit_records(served, {response.headers["x-request-id"]})
     assert len(records) == 1 and records[0].detail.startswith("fields: geometry")
+
+
+def test_generalised_positions_are_searched_as_generalised(served) -> None:
+    """A bbox around the exact position of a business finds nothing for the public tier: the
+    bbox is decided on the 50 m position, or boxes could be moved to find the exact one."""
+    exact = _items(served, Tier.B2B, "establishments", limit=1000, crs=L93)["features"]
+    feature = next(
+        f for f in exact if not np.allclose(np.array(f["geometry"]["coordinates"][0]) % 50.0, 0.0)
+    )
+    x, y = feature["geometry"]["coordinates"][0]
+    gx, gy = round(x / 50.0) * 50.0, round(y / 50.0) * 50.0
+
+    def public_ids(box: tuple[float, float, float, float]) -> set[str]:
+        body = _items(
+            served, Tier.PUBLIC, "establishments", bbox=",".join(map(str, box)), **{"bbox-crs": L93}
+        )
+        return {f["id"] for f in body["features"]}
+
+    around_exact = (x - 0.5, y - 0.5, x + 0.5, y + 0.5)
+    around_grid = (gx - 0.5, gy - 0.5, gx + 0.5, gy + 0.5)
+    assert feature["id"] not in public_ids(around_exact)
+    assert feature["id"] in public_ids(around_grid)
+    assert feature["id"] in {
+        f["id"]
+        for f in _items(
+            served,
+            Tier.B2B,
+            "establishments",
+            bbox=",".join(map(str, around_exact)),
+            **{"bbox-crs": L93},
+        )["features"]
+    }
+    spatial = served.get(
+        Tier.PUBLIC,
+        "/collections/establishments/items",
+        params={"filter": "S_INTERSECTS(geometry, POINT(2.44 48.63))"},
+    )
+    unknown = served.get(
+        Tier.PUBLIC,
+        "/collections/establishments/items",
+        params={"filter": "S_INTERSECTS(geometri, POINT(2.44 48.63))"},
+    )
+    assert spatial.status_code == unknown.status_code == 400
+    assert spatial.json()["description"] == unknown.json()["description"].replace(
+        "geometri", "geometry"
+    )

@@ -174,7 +174,7 @@ def parse_item_filter(
         lang,  # type: ignore[arg-type]
         fields={f.name: f for f in view.fields},
         filter_crs=filter_crs.code,
-        geometry_name=None if view.geometry == "absent" else "geometry",
+        geometry_name="geometry" if view.geometry == "exact" else None,  # see policy.generalised
     )
 
 
