@@ -523,9 +523,9 @@ def _translated(action: str, *, client_values: bool = False) -> Iterator[None]:
 def _translate(err: Exception, action: str, client_values: bool) -> Exception:
     orig = getattr(err, "orig", None) or err
     state = getattr(orig, "sqlstate", None) or ""
-    log.warning("postgis %s failed (sqlstate %s): %s", action, state or "-", str(orig).strip())
     if state == "42P01" and client_values:
-        return _NoView()
+        return _NoView()  # a collection not ingested yet: expected, not worth a warning
+    log.warning("postgis %s failed (sqlstate %s): %s", action, state or "-", str(orig).strip())
     if client_values and state.startswith(_VALUE_ERRORS):
         return InvalidInput("a filter value does not match the field's type")
     if state == "57014":  # statement_timeout
