@@ -88,7 +88,9 @@ class UnknownCollection(NotFound):
     """Answers exactly like any other unknown collection, whatever the reason."""
 
     def __init__(self, collection_id: str) -> None:
-        super().__init__(f"collection '{collection_id}' not found")
+        # Echo no more than a short piece of what the caller sent (a path can be kilobytes).
+        shown = collection_id if len(collection_id) <= 80 else collection_id[:80] + "…"
+        super().__init__(f"collection '{shown}' not found")
         self.collection_id = collection_id
 
 

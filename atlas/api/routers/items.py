@@ -39,6 +39,8 @@ Base = Annotated[str, Depends(base_url)]
 AppSettings = Annotated[Settings, Depends(get_settings)]
 
 FilterLang = Literal["cql2-text", "cql2-json"]
+# Past it a store's OFFSET overflows (PostgreSQL bigint); no collection comes near it.
+MAX_OFFSET = 1_000_000_000
 _CRS_HELP = "CRS of the response geometry, one of: " + ", ".join(SUPPORTED)
 
 
@@ -59,7 +61,7 @@ def get_features(  # noqa: PLR0913 - the OGC parameters, each parsed once
     bbox_crs: Annotated[str | None, Query(alias="bbox-crs", description=_CRS_HELP)] = None,
     crs: Annotated[str | None, Query(description=_CRS_HELP)] = None,
     limit: Annotated[int | None, Query(description="page size")] = None,
-    offset: Annotated[int, Query(ge=0, description="features to skip")] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="features to skip")] = 0,
     properties: Annotated[
         str | None, Query(description="fields to return, comma-separated")
     ] = None,
