@@ -18,6 +18,7 @@ from atlas.api.html import STATIC_DIR
 from atlas.api.limits import RateLimiter
 from atlas.api.request_ids import RequestIds
 from atlas.api.routers import collections, extracts, inventory, items, landing, tiles
+from atlas.api.routers.selection import router as selection_router
 from atlas.audit import open_audit_log
 from atlas.auth.keys import open_keyring
 from atlas.auth.oidc import open_oidc
@@ -65,6 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(collections.router)
     app.include_router(items.router)
     app.include_router(tiles.router)
+    app.include_router(selection_router)
     app.include_router(extracts.router)
     app.include_router(inventory.router)  # staff only; others get the unknown-path 404
     # Styles, map script and the vendored Leaflet of the HTML pages: code, no data.

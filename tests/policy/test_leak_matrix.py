@@ -42,8 +42,25 @@ CRS_URIS = [
     "EPSG:9999",
 ]
 KNOWN_PATH_PARAMETERS = {"collectionId", "featureId", "tileMatrixSetId", "z", "x", "y", "jobId"}
+# The site-selection criteria (/site-selection): valid, out-of-range and unknown values.
+SELECTION_VALUES: dict[str, list[str]] = {
+    "min_area_ha": ["0", "1", "5.5", "-1", "x"],
+    "max_area_ha": ["2", "50", "0"],
+    "vocations": ["industrielle", "mixte", "Aéroportuaire, aéronautique", "nonexistent"],
+    "usages": ["bâti productif", "espace vert", "x"],
+    "on_market": ["true", "false", "maybe"],
+    "water_min_dn": ["100", "300", "-5"],
+    "water_max_distance_m": ["50", "500", "1e9"],
+    "outside_heritage": ["true", "false"],
+    "exclude_flood_classes": ["3", "4", "9"],
+    "max_slope_pct": ["2", "10", "400"],
+    "max_motorway_km": ["1", "5", "-1"],
+    "max_station_km": ["1", "5"],
+    "only_passing": ["true", "false"],
+}
 # Every query parameter the matrix knows how to draw; an endpoint declaring another one fails.
 KNOWN_QUERY_PARAMETERS = {
+    *SELECTION_VALUES,
     "bbox",
     "bbox-crs",
     "crs",
@@ -116,6 +133,7 @@ def _filters() -> st.SearchStrategy[str]:
 def _query_value(name: str) -> st.SearchStrategy[str]:
     fields = st.lists(_field_names(), min_size=1, max_size=4).map(",".join)
     strategies: dict[str, st.SearchStrategy[str]] = {
+        **{key: st.sampled_from(values) for key, values in SELECTION_VALUES.items()},
         "bbox": _boxes(),
         "bbox-crs": st.sampled_from(CRS_URIS[:1] * 3 + CRS_URIS),
         "crs": st.sampled_from(CRS_URIS),

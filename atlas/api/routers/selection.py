@@ -1,0 +1,185 @@
+"""Site selection: ``POST /site-selection`` (criteria as JSON) and ``GET /site-selection`` (the same
+criteria as query parameters: the shareable URL).
+
+Both parse into one :class:`atlas.selection.SiteCriteria` and answer the same GeoJSON
+FeatureCollection: the plots the caller's tier sees, ranked, each with every criterion's measured
+value and verdict. The response's ``self`` link is the GET URL of the search, and its ``extract``
+link carries the body for ``POST /extracts`` that exports the plots meeting every criterion.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+
+from atlas.api.crs import SUPPORTED, ApiCRS, parse_crs
+from atlas.api.deps import CurrentGate, base_url, get_rasters, get_settings
+from atlas.api.geojson import GEOJSON, feature_document, geojson_response
+from atlas.errors import InvalidInput
+from atlas.policy.gate import Gate
+from atlas.selection import (
+    RankedPlot,
+    Selection,
+    SiteCriteria,
+    criteria_params,
+    parse_criteria,
+    query_criteria,
+    select_sites,
+    unavailable_criteria,
+)
+from atlas.selection.extract import extract_body
+from atlas.settings import Settings
+from atlas.stores.base import Feature
+from atlas.stores.rasters import RasterCatalog
+
+router = APIRouter(tags=["Site selection"])
+
+Base = Annotated[str, Depends(base_url)]
+Rasters = Annotated[RasterCatalog, Depends(get_rasters)]
+AppSettings = Annotated[Settings, Depends(get_settings)]
+PATH = "/site-selection"
+MAX_BODY_BYTES = 64 * 1024
+_CRS_HELP = "CRS of the response geometry, one of: " + ", ".join(SUPPORTED)
+_SCHEMA = SiteCriteria.model_json_schema()
+_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"content": {GEOJSON: {}}, "description": "the plots ranked, with their verdicts"}
+}
+
+
+def _query_parameters() -> list[dict[str, Any]]:
+    """The criteria as OpenAPI query parameters, described once, by the model."""
+    out = []
+    for name, prop in _SCHEMA["properties"].items():
+        schema = {k: v for k, v in prop.items() if k not in ("title", "description")}
+        parameter = {
+            "name": name,
+            "in": "query",
+            "required": False,
+            "description": prop.get("description", ""),
+            "schema": schema,
+        }
+        if "array" in json.dumps(schema):
+            parameter.update(style="form", explode=True)  # repeated: vocations hold commas
+        out.append(parameter)
+    return out
+
+
+async def json_body(request: Request) -> Any:
+    """The request body as JSON (an empty body is a search without criteria)."""
+    raw = await request.body()
+    if len(raw) > MAX_BODY_BYTES:
+        raise InvalidInput(f"the body is larger than {MAX_BODY_BYTES // 1024} KiB")
+    if not raw.strip():
+        return {}
+    try:
+        return json.loads(raw)
+    except ValueError:
+        raise InvalidInput("the body is not valid JSON") from None
+
+
+@router.get(
+    PATH,
+    operation_id="getSiteSelection",
+    summary="Plots ranked against site-selection criteria (shareable URL)",
+    response_class=Response,
+    responses=_RESPONSES,
+    openapi_extra={"parameters": _query_parameters()},
+)
+def get_site_selection(
+    request: Request,
+    gate: CurrentGate,
+    base: Base,
+    rasters: Rasters,
+    settings: AppSettings,
+    crs: Annotated[str | None, Query(description=_CRS_HELP)] = None,
+) -> Response:
+    """The search of the query parameters."""
+    items = [(k, v) for k, v in request.query_params.multi_items() if k != "crs"]
+    return _answer(gate, query_criteria(items), crs, base, rasters, settings)
+
+
+@router.post(
+    PATH,
+    operation_id="postSiteSelection",
+    summary="Plots ranked against site-selection criteria",
+    response_class=Response,
+    responses=_RESPONSES,
+    openapi_extra={
+        "requestBody": {"required": False, "content": {"application/json": {"schema": _SCHEMA}}}
+    },
+)
+def post_site_selection(
+    gate: CurrentGate,
+    body: Annotated[Any, Depends(json_body)],
+    base: Base,
+    rasters: Rasters,
+    settings: AppSettings,
+    crs: Annotated[str | None, Query(description=_CRS_HELP)] = None,
+) -> Response:
+    """The search of the JSON body."""
+    return _answer(gate, body, crs, base, rasters, settings)
+
+
+def _answer(
+    gate: Gate,
+    raw: Any,
+    crs_name: str | None,
+    base: str,
+    rasters: RasterCatalog,
+    settings: Settings,
+) -> Response:
+    """Parse the criteria (the raw JSON or query values), search as the caller, shape the answer."""
+    crs = parse_crs(crs_name)
+    criteria = parse_criteria(raw, unavailable=unavailable_criteria(gate))
+    cap = settings.caps.page(gate.tier.value)
+    if criteria.limit > cap:
+        criteria = criteria.model_copy(update={"limit": cap})
+    selection = select_sites(gate, criteria, rasters=rasters)
+    return geojson_response(_document(selection, crs, base), crs)
+
+
+def _document(selection: Selection, crs: ApiCRS, base: str) -> dict[str, Any]:
+    criteria = selection.criteria
+    params = criteria_params(criteria)
+    if crs.uri != next(iter(SUPPORTED)):
+        params.append(("crs", crs.uri))
+    href = f"{base}{PATH}" + (f"?{urlencode(params)}" if params else "")
+    matched = selection.passing if criteria.only_passing else selection.evaluated
+    return {
+        "type": "FeatureCollection",
+        "features": [_feature(plot, crs) for plot in selection.plots],
+        "numberMatched": matched,
+        "numberReturned": len(selection.plots),
+        "numberEvaluated": selection.evaluated,
+        "numberPassing": selection.passing,
+        "criteria": criteria.model_dump(exclude_defaults=True),
+        "timeStamp": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "links": [
+            {"href": href, "rel": "self", "type": GEOJSON, "title": "this search (GET)"},
+            {
+                "href": f"{base}/extracts",
+                "rel": "extract",
+                "type": "application/json",
+                "method": "POST",
+                "title": "export the plots meeting every criterion",
+                "body": extract_body(selection.selected_ids),
+            },
+        ],
+    }
+
+
+def _feature(plot: RankedPlot, crs: ApiCRS) -> dict[str, Any]:
+    properties = {
+        "rank": plot.rank,
+        "score": plot.score,
+        "passed": plot.passed,
+        "failed": plot.failed,
+        **plot.properties,
+        "criteria": [v.as_dict() for v in plot.verdicts],
+    }
+    return feature_document(Feature(plot.terr_id, properties, plot.geometry), crs)
