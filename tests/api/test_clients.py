@@ -110,29 +110,10 @@ def _gdal_env(live: Live, tier: Tier) -> dict[str, str]:
     return env
 
 
-def ogrinfo_layers(live: Live, tier: Tier) -> list[str]:
-    """The layers ``ogrinfo OAPIF:<url>`` lists."""
+def _run_gdal(live: Live, tier: Tier, tool: str, *args: str) -> str:
+    """Run a GDAL tool as ``tier``; its stdout. Any GDAL error fails the test."""
     run = subprocess.run(
-        [_gdal("ogrinfo"), "-ro", "-so", "-q", f"OAPIF:{live.url}"],
-        env=_gdal_env(live, tier),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert run.returncode == 0 and "ERROR" not in run.stderr, run.stderr
-    return [
-        line.split(": ", 1)[1].split(" (")[0] for line in run.stdout.splitlines() if ": " in line
-    ]
-
-
-def ogr2ogr_features(
-    live: Live, tier: Tier, collection_id: str, tmp_path: Path, *options: str
-) -> list[dict]:
-    """A collection read by GDAL (``ogr2ogr`` to GeoJSON), features as GeoJSON dicts."""
-    out = tmp_path / f"{collection_id}-{tier}-{len(list(tmp_path.iterdir()))}.geojson"
-    run = subprocess.run(
-        [_gdal("ogr2ogr"), "-f", "GeoJSON", str(out), f"OAPIF:{live.url}", *options, collection_id],
+        [_gdal(tool), *args],
         env=_gdal_env(live, tier),
         capture_output=True,
         text=True,
@@ -140,6 +121,22 @@ def ogr2ogr_features(
         check=False,
     )
     assert run.returncode == 0 and "ERROR" not in run.stderr, run.stderr
+    return run.stdout
+
+
+def ogrinfo_layers(live: Live, tier: Tier) -> list[str]:
+    """The layers ``ogrinfo OAPIF:<url>`` lists."""
+    out = _run_gdal(live, tier, "ogrinfo", "-ro", "-so", "-q", f"OAPIF:{live.url}")
+    return [line.split(": ", 1)[1].split(" (")[0] for line in out.splitlines() if ": " in line]
+
+
+def ogr2ogr_features(
+    live: Live, tier: Tier, collection_id: str, tmp_path: Path, *options: str
+) -> list[dict]:
+    """A collection read by GDAL (``ogr2ogr`` to GeoJSON), features as GeoJSON dicts."""
+    out = tmp_path / f"{collection_id}-{tier}-{len(list(tmp_path.iterdir()))}.geojson"
+    source = f"OAPIF:{live.url}"
+    _run_gdal(live, tier, "ogr2ogr", "-f", "GeoJSON", str(out), source, *options, collection_id)
     return json.loads(out.read_text())["features"]
 
 
@@ -263,3 +260,45 @@ def test_owslib_gets_the_tier_s_404_for_a_hidden_collection(live):
     client = _owslib(live, Tier.PUBLIC)
     with pytest.raises(RuntimeError, match="not found"):
         client.collection_items("water-pipes", limit=1)
+
+
+# -- the conformance declaration -------------------------------------------------------
+
+CQL2 = "http://www.opengis.net/spec/cql2/1.0/conf/"
+# One filter per declared CQL2 class, each must be answered (and the undeclared ones refused).
+DECLARED_FILTERS = {
+    "basic-cql2": "terr_surf_brute > 5 AND NOT (terr_stade_comm = 'vendu') OR terr_id IS NULL",
+    "advanced-comparison-operators": "terr_stade_comm LIKE 'en%' AND terr_surf_brute BETWEEN 1 "
+    "AND 50 AND terr_stade_comm IN ('en vente', 'vendu')",
+    "case-insensitive-comparison": "CASEI(terr_stade_comm) = casei('EN VENTE')",
+    "accent-insensitive-comparison": "ACCENTI(terr_usage) = accenti('espace agricole')",
+    "basic-spatial-functions": "S_INTERSECTS(geometry, BBOX(2.3, 48.5, 2.6, 48.7))",
+    "basic-spatial-functions-plus": "S_INTERSECTS(geometry, POLYGON((2.3 48.5, 2.6 48.5, "
+    "2.6 48.7, 2.3 48.5)))",
+    "spatial-functions": "S_WITHIN(geometry, POLYGON((2.3 48.5, 2.6 48.5, 2.6 48.7, 2.3 48.5)))"
+    " OR S_DISJOINT(geometry, POINT(2.5 48.6))",
+}
+UNDECLARED_FILTERS = {
+    "property-property": "terr_surf_brute > terr_surf_brute",
+    "arithmetic": "terr_surf_brute * 2 > 10",
+    "temporal-functions": "T_AFTER(terr_actu_date, DATE('2020-01-01'))",
+    "functions": "upper(terr_stade_comm) = 'X'",
+}
+
+
+def test_the_declared_filter_classes_are_answered(served):
+    declared = set(served.client.get("/conformance").json()["conformsTo"])
+    items = "/collections/activity-plots/items"
+    for name, text in DECLARED_FILTERS.items():
+        assert CQL2 + name in declared, name
+        response = served.get(Tier.PUBLIC, items, params={"filter": text, "limit": "1"})
+        assert response.status_code == 200, (name, response.text)
+    for name, text in UNDECLARED_FILTERS.items():
+        assert CQL2 + name not in declared, name
+        response = served.get(Tier.PUBLIC, items, params={"filter": text, "limit": "1"})
+        assert response.status_code == 400, (name, response.text)
+    as_json = '{"op": "=", "args": [{"property": "terr_stade_comm"}, "en vente"]}'
+    response = served.get(
+        Tier.PUBLIC, items, params={"filter": as_json, "filter-lang": "cql2-json"}
+    )
+    assert response.status_code == 200 and response.json()["numberMatched"] > 0
