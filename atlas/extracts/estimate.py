@@ -9,6 +9,7 @@ territory; the zip then compresses text formats three to five times.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +19,7 @@ from atlas.extracts.request import ExtractFormat
 from atlas.extracts.tables import count
 from atlas.layers import catalog
 from atlas.policy.gate import Gate
+from atlas.stores.base import Expression
 
 # Bytes of one value in a binary encoding (WKB, GeoPackage, dBase-ish), by type.
 _FIELD_BYTES = {"string": 18, "integer": 8, "number": 8, "boolean": 1, "date": 10, "datetime": 20}
@@ -93,16 +95,18 @@ def estimate(
     area: ClipArea | None,
     fmt: ExtractFormat,
     cap: int,
+    filters: Mapping[str, Expression | None] | None = None,
 ) -> Estimate:
     """Counts through ``gate`` (hidden and unknown collections fail alike) and a rough size."""
     for collection_id in collections:
-        _vector_collection(gate, collection_id)
-    counts = {cid: count(gate, cid, area) for cid in collections}
+        check_vector_collection(gate, collection_id)
+    filters = filters or {}
+    counts = {cid: count(gate, cid, area, filters.get(cid)) for cid in collections}
     size = sum(n * _feature_bytes(gate, cid) for cid, n in counts.items())
     return Estimate(gate.tier.value, counts, int(size * _FORMAT_FACTOR[fmt]), cap)
 
 
-def _vector_collection(gate: Gate, collection_id: str) -> None:
+def check_vector_collection(gate: Gate, collection_id: str) -> None:
     """Unknown, hidden and empty collections fail alike (404); a raster the tier sees is a 400."""
     try:
         gate.collection(collection_id)

@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from atlas.api.crs import STORAGE_URI, ApiCRS, parse_crs
+from atlas.policy.filters import FilterLang
 
 MAX_COLLECTIONS = 20
 
@@ -87,6 +88,27 @@ class ExtractRequest(BaseModel):
         alias="csv-geometry",
         description="CSV only: geometry as a WKT column or as x/y columns",
     )
+    filter: str | dict[str, Any] | None = Field(
+        default=None,
+        description="a CQL2 filter applied to every collection of the extract (OGC API"
+        " Features Part 3): CQL2-text, or CQL2-JSON as an object; fields the tier may not see"
+        " are refused as unknown",
+    )
+    filter_lang: FilterLang | None = Field(
+        default=None,
+        alias="filter-lang",
+        description="cql2-text or cql2-json (default: cql2-json for an object, else cql2-text)",
+    )
+    filter_crs: str | None = Field(
+        default=None, alias="filter-crs", description="CRS of the filter's geometries (CRS84)"
+    )
+
+    @property
+    def filter_language(self) -> FilterLang:
+        """The language of ``filter``: as given, else from its form."""
+        if self.filter_lang is not None:
+            return self.filter_lang
+        return "cql2-json" if isinstance(self.filter, dict) else "cql2-text"
 
     @field_validator("collections")
     @classmethod

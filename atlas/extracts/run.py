@@ -5,20 +5,22 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from atlas.extracts.clip import ClipArea, resolve_clip
 from atlas.extracts.communes import commune_boundaries
-from atlas.extracts.estimate import Estimate, estimate
+from atlas.extracts.estimate import Estimate, check_vector_collection, estimate
 from atlas.extracts.package import Extract, metadata, pack
 from atlas.extracts.request import ExtractRequest, OutputOptions, output_options, request_document
 from atlas.extracts.tables import LayerTable, read_table
 from atlas.extracts.writers import OutLayer, write_layers
 from atlas.layers import catalog
+from atlas.policy.filters import tier_filter
 from atlas.policy.gate import Gate
 from atlas.settings import Settings
+from atlas.stores.base import Expression
 
 Progress = Callable[[float, str], None]  # (percent, what is being done)
 
@@ -31,6 +33,7 @@ class Plan:
     options: OutputOptions
     area: ClipArea | None
     estimate: Estimate
+    filters: dict[str, Expression | None] = field(default_factory=dict)
 
     @property
     def query(self) -> dict[str, Any]:
@@ -48,9 +51,17 @@ def plan_extract(gate: Gate, request: ExtractRequest, settings: Settings) -> Pla
         lambda: commune_boundaries(extracts.communes, extracts.communes_code_field),
     )
     cap = settings.caps.extract(gate.tier.value)
-    return Plan(
-        request, options, area, estimate(gate, request.collections, area, request.format, cap)
-    )
+    for collection_id in request.collections:
+        check_vector_collection(gate, collection_id)  # 404 / 400 before the filter is parsed
+    filters = {
+        cid: tier_filter(
+            request.filter, request.filter_language, gate.view(cid), filter_crs=request.filter_crs
+        )
+        for cid in request.collections
+        if request.filter is not None
+    }
+    counted = estimate(gate, request.collections, area, request.format, cap, filters)
+    return Plan(request, options, area, counted, filters)
 
 
 def run_extract(
@@ -64,7 +75,7 @@ def run_extract(
     tables: list[LayerTable] = []
     for collection_id in plan.request.collections:
         progress(5 + 70 * done / total, f"reading {collection_id}")
-        tables.append(read_table(gate, collection_id, plan.area))
+        tables.append(read_table(gate, collection_id, plan.area, plan.filters.get(collection_id)))
         done += plan.estimate.counts.get(collection_id, 0)
     progress(75, f"writing {plan.options.format.value}")
     written = write_layers([_out_layer(t, plan.options) for t in tables], plan.options, work)

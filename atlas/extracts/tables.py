@@ -25,7 +25,7 @@ from atlas.extracts.clip import ClipArea, keep_and_cut
 from atlas.layers.base import FieldSpec
 from atlas.policy.gate import Gate
 from atlas.policy.rules import TierView
-from atlas.stores.base import CollectionInfo, FeatureQuery
+from atlas.stores.base import CollectionInfo, Expression, FeatureQuery
 
 _PAGE = 10_000
 
@@ -51,27 +51,37 @@ def layer_name(collection_id: str) -> str:
     return collection_id.replace("-", "_")
 
 
-def spatial_query(view: TierView, area: ClipArea | None) -> FeatureQuery:
-    """The store query of an extract: the area, widened by the tier's generalisation tolerance."""
+def spatial_query(
+    view: TierView, area: ClipArea | None, expression: Expression | None = None
+) -> FeatureQuery:
+    """The store query of an extract: the filter, and the area widened by the tier's
+    generalisation tolerance."""
     if area is None:
-        return FeatureQuery()
+        return FeatureQuery(filter=expression)
     if view.geometry == "generalised" and view.tolerance_m > 0:
         # A generalised geometry lies within tolerance of the exact one: read that much more,
         # then decide on the generalised geometry (keep_and_cut).
-        return FeatureQuery(intersects=area.geometry.buffer(view.tolerance_m))
-    return FeatureQuery(intersects=area.geometry)
+        buffered = area.geometry.buffer(view.tolerance_m)
+        return FeatureQuery(intersects=buffered, filter=expression)
+    return FeatureQuery(intersects=area.geometry, filter=expression)
 
 
-def count(gate: Gate, collection_id: str, area: ClipArea | None) -> int:
+def count(
+    gate: Gate, collection_id: str, area: ClipArea | None, expression: Expression | None = None
+) -> int:
     """How many features the caller's extract of ``collection_id`` reads (before cutting)."""
     view = gate.view(collection_id)
-    query = spatial_query(view, area)
+    query = spatial_query(view, area, expression)
     if area is None or view.geometry != "generalised":
         return gate.count(collection_id, query)
     total, offset = 0, 0
     while True:  # generalised: the decision needs the generalised geometry, ids only
         page_query = FeatureQuery(
-            intersects=query.intersects, properties=(), limit=_PAGE, offset=offset
+            intersects=query.intersects,
+            filter=expression,
+            properties=(),
+            limit=_PAGE,
+            offset=offset,
         )
         page = gate.query(collection_id, page_query)
         geometries = np.array([f.geometry for f in page.features], dtype=object)
@@ -81,13 +91,15 @@ def count(gate: Gate, collection_id: str, area: ClipArea | None) -> int:
         offset += _PAGE
 
 
-def read_table(gate: Gate, collection_id: str, area: ClipArea | None) -> LayerTable:
+def read_table(
+    gate: Gate, collection_id: str, area: ClipArea | None, expression: Expression | None = None
+) -> LayerTable:
     """Read one collection through the gate (audited as an extract) and shape it."""
     info = gate.collection(collection_id)
     view = gate.view(collection_id)
     frame = gate.frame(
         collection_id,
-        spatial_query(view, area),
+        spatial_query(view, area, expression),
         action="extract",
         area=area.wkt if area is not None else None,
     )

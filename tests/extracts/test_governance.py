@@ -298,3 +298,25 @@ def test_invalid_requests_say_what_is_wrong(served, body, words) -> None:
     response = start(served, Tier.B2B, body)
     assert response.status_code == 400, response.text
     assert words in response.json()["description"]
+
+
+def test_cql2_filter_selects_rows_and_hides_what_the_tier_may_not_name(served, tmp_path) -> None:
+    """A filter (text or JSON) narrows every collection of the extract as items would."""
+    text = "terr_surf_brute > 2"
+    items = served.get(
+        Tier.B2B, "/collections/activity-plots/items", params={"filter": text, "limit": 1000}
+    ).json()
+    expected = {f["id"] for f in items["features"]}
+    assert 0 < len(expected) < items["numberMatched"] + 1
+    body = {"collections": ["activity-plots"], "format": "geojson", "filter": text}
+    assert estimate(served, Tier.B2B, body) == {"activity-plots": len(expected)}
+    json_body = body | {"filter": {"op": ">", "args": [{"property": "terr_surf_brute"}, 2]}}
+    job = run(served, Tier.B2B, json_body, tmp_path / "json")
+    assert set(_extracted(job, "activity-plots")) == expected
+    # A field the tier may not see answers exactly like one that does not exist.
+    hidden = start(served, Tier.B2B, body | {"filter": "terr_acquereur IS NULL"})
+    made_up = start(served, Tier.B2B, body | {"filter": "terr_acquerexx IS NULL"})
+    assert hidden.status_code == made_up.status_code == 400
+    assert hidden.json()["description"] == made_up.json()["description"].replace(
+        "terr_acquerexx", "terr_acquereur"
+    )

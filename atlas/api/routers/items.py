@@ -8,8 +8,7 @@ queryables). Everything goes through the caller's gate.
 from __future__ import annotations
 
 import datetime as dt
-import json
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -27,18 +26,15 @@ from atlas.api.params import (
     parse_sortby,
     property_filters,
 )
-from atlas.errors import InvalidInput
-from atlas.policy.rules import TierView
+from atlas.policy.filters import FilterLang, tier_filter
 from atlas.settings import Settings
-from atlas.stores.base import Expression, FeatureQuery
-from atlas.stores.cql2 import parse_filter
+from atlas.stores.base import FeatureQuery
 
 router = APIRouter(tags=["Features"], route_class=NegotiatedRoute)
 
 Base = Annotated[str, Depends(base_url)]
 AppSettings = Annotated[Settings, Depends(get_settings)]
 
-FilterLang = Literal["cql2-text", "cql2-json"]
 # Past it a store's OFFSET overflows (PostgreSQL bigint); no collection comes near it.
 MAX_OFFSET = 1_000_000_000
 _CRS_HELP = "CRS of the response geometry, one of: " + ", ".join(SUPPORTED)
@@ -80,7 +76,7 @@ def get_features(  # noqa: PLR0913 - the OGC parameters, each parsed once
     fields = gate.queryables(collectionId)
     response_crs = parse_crs(crs)
     query = FeatureQuery(
-        filter=parse_item_filter(filter_, filter_lang, filter_crs, gate.view(collectionId)),
+        filter=tier_filter(filter_, filter_lang, gate.view(collectionId), filter_crs=filter_crs),
         bbox=parse_bbox(bbox, parse_crs(bbox_crs, parameter="bbox-crs")),
         where=property_filters(request.query_params.multi_items(), fields),
         properties=parse_properties(properties, fields),
@@ -155,28 +151,6 @@ def get_queryables(collectionId: str, gate: CurrentGate, base: Base) -> JSONResp
             "additionalProperties": False,
         },
         media_type="application/schema+json",
-    )
-
-
-def parse_item_filter(
-    text: str | None, lang: str, crs: str | None, view: TierView
-) -> Expression | None:
-    """The ``filter`` parameter as a filter tree over the fields the caller's tier may see."""
-    if text is None or not text.strip():
-        return None
-    filter_crs = parse_crs(crs, parameter="filter-crs")
-    source: str | dict = text
-    if lang == "cql2-json":
-        try:
-            source = json.loads(text)
-        except ValueError:
-            raise InvalidInput("filter: not valid JSON for filter-lang cql2-json") from None
-    return parse_filter(
-        source,
-        lang,  # type: ignore[arg-type]
-        fields={f.name: f for f in view.fields},
-        filter_crs=filter_crs.code,
-        geometry_name="geometry" if view.geometry == "exact" else None,  # see policy.generalised
     )
 
 
