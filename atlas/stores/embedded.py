@@ -85,6 +85,10 @@ def connect(path: str = ":memory:", *, read_only: bool = False) -> duckdb.DuckDB
     return con
 
 
+# See WhereBuilder.box_test: DuckDB's R-tree serves ST_Intersects with a constant box.
+_DUCKDB_BOX_TEST = "ST_Intersects(geom, {})"
+
+
 class EmbeddedStore:
     """The FeatureStore contract on DuckDB files under ``data_dir``."""
 
@@ -181,7 +185,9 @@ class EmbeddedStore:
         """An MVT of the collection for z/x/y, ``filter`` applied; ``b""`` when nothing falls in it."""
         layer = self._layer(collection_id)
         check_fields(layer.fields, [*properties, *expression_fields(filter)])
-        where = WhereBuilder(placeholder=lambda _: "?", fields=layer.fields).build_filter(filter)
+        where = WhereBuilder(
+            placeholder=lambda _: "?", fields=layer.fields, box_test=_DUCKDB_BOX_TEST
+        ).build_filter(filter)
         table = self._table(collection_id)
         envelope = f"ST_TileEnvelope({int(tile.z)}, {int(tile.x)}, {int(tile.y)})"
         attrs = ", ".join(["feature_id AS id", *(quote(p) for p in properties)])
@@ -258,7 +264,9 @@ class EmbeddedStore:
         """The layer, the current table and the WHERE clause, fields checked first."""
         layer = self._layer(collection_id)
         check_fields(layer.fields, query_field_names(query))
-        where = WhereBuilder(placeholder=lambda _: "?", fields=layer.fields).build(query)
+        where = WhereBuilder(
+            placeholder=lambda _: "?", fields=layer.fields, box_test=_DUCKDB_BOX_TEST
+        ).build(query)
         return layer, self._table(collection_id), where
 
     def _read_pointer(self, collection_id: str) -> int | None:
