@@ -183,10 +183,11 @@ def test_routes_without_the_dependency_still_vary_and_stay_private(
     _, key = ring.create(tier="internal", name="GIS team")
     public = client.get("/conformance")
     assert public.headers["Cache-Control"] == "public, max-age=60"
-    assert public.headers["Vary"] == "Authorization"
+    # JSON or HTML by Accept (atlas.api.negotiation): the page varies on those too.
+    assert public.headers["Vary"] == "Accept, Accept-Language, Authorization"
     private = client.get("/conformance", headers=bearer(key))
     assert private.headers["Cache-Control"] == "private, no-store"
-    assert private.headers["Vary"] == "Authorization"
+    assert private.headers["Vary"] == "Accept, Accept-Language, Authorization"
 
 
 def test_route_cache_control_is_kept_for_public_and_overridden_for_keys(settings: Settings) -> None:
