@@ -9,7 +9,8 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from atlas import __version__
@@ -58,7 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description="OGC API Features and tiles over the agglomeration's geodata base.",
         openapi_url="/api",
-        docs_url="/api.html",
+        docs_url=None,  # served below with the vendored Swagger UI: no CDN at run time
         redoc_url=None,
         lifespan=lifespan,
     )
@@ -66,15 +67,31 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(collections.router)
     app.include_router(items.router)
     app.include_router(tiles.router)
-    app.include_router(selection_router)
     app.include_router(extracts.router)
+    app.include_router(selection_router)
     app.include_router(inventory.router)  # staff only; others get the unknown-path 404
     # Styles, map script and the vendored Leaflet of the HTML pages: code, no data.
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    _install_api_browser(app)
     _install_error_handlers(app)
     app.add_middleware(TierCacheHeaders, public_max_age=settings.api.public_max_age)
     app.add_middleware(RequestIds)  # outermost: the id exists before any other code runs
     return app
+
+
+def _install_api_browser(app: FastAPI) -> None:
+    """``/api.html``: Swagger UI over ``/api``, its files from ``/static/vendor/swagger-ui``."""
+
+    @app.get("/api.html", include_in_schema=False)
+    def api_browser() -> HTMLResponse:
+        vendor = "/static/vendor/swagger-ui"
+        return get_swagger_ui_html(
+            openapi_url="/api",
+            title=f"{app.title} — API",
+            swagger_js_url=f"{vendor}/swagger-ui-bundle.js",
+            swagger_css_url=f"{vendor}/swagger-ui.css",
+            swagger_favicon_url=f"{vendor}/favicon-32x32.png",
+        )
 
 
 def _request_id(request: Request) -> str:
