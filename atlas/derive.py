@@ -1,5 +1,6 @@
 """Fields one collection derives from another, kept true whichever of them is ingested last.
 
+The parcels carry the activity site whose plots list them (``terr_refcad``), kept the same way.
 The plots and sites carry the water-servicing indicators (``atlas.layers.water_indicators``),
 computed from the exact network: when plots or sites are ingested they are computed before the
 write; when the network is ingested, the current plots and sites are written again as new
@@ -11,7 +12,7 @@ from __future__ import annotations
 import geopandas as gpd
 import pandas as pd
 
-from atlas.errors import EmptyCollection, UnknownCollection
+from atlas.errors import EmptyCollection, InvalidInput, UnknownCollection
 from atlas.layers import get_layer
 from atlas.layers.base import ReadResult, VectorLayer
 from atlas.layers.conform import conform
@@ -87,3 +88,49 @@ def with_stored_abords(
     frame, _ = conform(ReadResult(frame=combined), layer, source="PDA and stored monuments")
     circles = len(frame) - len(pda)
     return frame, f"heritage-perimeters: {circles} abords of stored monuments kept beside the PDA"
+
+
+def parcel_sites(plots: gpd.GeoDataFrame | None) -> dict[str, str]:
+    """Parcel id -> site id, from the plots' ``terr_refcad`` (the first site by id on a tie)."""
+    from atlas.layers.activity_plots import plots_parcels
+
+    if plots is None or plots.empty:
+        return {}
+    try:
+        pairs = plots_parcels(plots[["terr_id", "terr_refcad"]])
+    except InvalidInput:
+        return {}  # a malformed terr_refcad was reported at the plots' ingest
+    sites = dict(zip(plots["terr_id"], plots["site_id"], strict=True))
+    out: dict[str, str] = {}
+    for terr_id, parcel_id in sorted(zip(pairs["terr_id"], pairs["parcel_id"], strict=True)):
+        site = sites.get(terr_id)
+        if site is not None and site == site:
+            out.setdefault(parcel_id, str(site))
+    return out
+
+
+def with_parcel_sites(store: FeatureStore, parcels: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """``parcels`` with ``site_id`` from the stored plots."""
+    mapping = parcel_sites(current_frame(store, "activity-plots"))
+    out = parcels.copy()
+    out["site_id"] = [mapping.get(str(i)) for i in out["id"]]
+    return out
+
+
+def refresh_parcel_sites(store: FeatureStore, plots: gpd.GeoDataFrame) -> list[str]:
+    """After a plots ingest: a new parcels version when the parcels' sites changed."""
+    parcels = current_frame(store, "parcels")
+    if parcels is None or parcels.empty:
+        return []
+    mapping = parcel_sites(plots)
+    fresh = [mapping.get(str(i)) for i in parcels["id"]]
+    current = [None if pd.isna(v) else str(v) for v in parcels["site_id"]]
+    if fresh == current:
+        return []
+    parcels["site_id"] = fresh
+    layer = get_layer("parcels")
+    assert isinstance(layer, VectorLayer)
+    typed, report = conform(ReadResult(frame=parcels), layer, source="sites refreshed from plots")
+    info = store.write_version(layer, typed, report=report)
+    listed = sum(v is not None for v in fresh)
+    return [f"parcels: site of {listed} parcels refreshed from the plots -> version {info.version}"]

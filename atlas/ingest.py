@@ -16,7 +16,9 @@ from tqdm import tqdm
 
 from atlas.derive import (
     WATER_SERVED,
+    refresh_parcel_sites,
     refresh_water_served,
+    with_parcel_sites,
     with_stored_abords,
     with_water_indicators,
 )
@@ -96,6 +98,8 @@ def _ingest_vector(
     _check_acceptable(report, settings)
     if layer.collection_id in WATER_SERVED:
         frame = with_water_indicators(store, frame)
+    if layer.collection_id == "parcels":
+        frame = with_parcel_sites(store, frame)
     if layer.collection_id == "heritage-perimeters":
         frame, note = with_stored_abords(store, frame)
         report.notes.extend([note] if note else [])
@@ -104,6 +108,8 @@ def _ingest_vector(
     report.version = info.version
     if layer.collection_id == "water-pipes":
         report.notes.extend(refresh_water_served(store, frame))
+    if layer.collection_id == "activity-plots":
+        report.notes.extend(refresh_parcel_sites(store, frame))
     derived = _DERIVED.get(layer.collection_id)
     if derived:
         report.notes.append(_ingest_derived(store, derived, frame, source_name))

@@ -105,3 +105,46 @@ def test_pda_ingest_keeps_the_abords_of_the_other_monuments(
     assert perimeters["PA91000098"][1].area == pytest.approx(3.1416 * 500**2, rel=0.01)
     assert perimeters["PA91000099"][0] == PDA
     assert any("1 abords of stored monuments kept" in note for note in report.notes)
+
+
+PLOTS_EXAMPLE = "cnig-sites-economiques/exemple-valide-terrain-eco.csv"
+
+
+def _parcels_file(tmp_path, ids: list[str]):
+    """Etalab-style parcels (EPSG:4326) with the given ids, 100 m squares in a row."""
+    polygons = [
+        shapely.box(x, 6_900_000.0, x + 100, 6_900_100.0) for x in range(0, 200 * len(ids), 200)
+    ]
+    frame = gpd.GeoDataFrame(
+        {
+            "id": ids,
+            "commune": [i[:5] for i in ids],
+            "prefixe": [i[5:8] for i in ids],
+            "section": [i[8:10] for i in ids],
+            "numero": [i[10:] for i in ids],
+            "contenance": [10_000] * len(ids),
+        },
+        geometry=[shapely.affinity.translate(p, 640_000.0, 0.0) for p in polygons],
+        crs=2154,
+    ).to_crs(4326)
+    path = tmp_path / "parcelles.geojson"
+    frame.to_file(path, driver="GeoJSON")
+    return path
+
+
+@pytest.mark.parametrize("plots_first", [True, False], ids=["plots-first", "parcels-first"])
+def test_parcels_know_their_site_whichever_is_ingested_last(
+    catalog_store, settings, tmp_path, plots_first
+):
+    from atlas.ingest import ingest_path
+    from tests.helpers import require_real_data
+
+    plots = require_real_data(PLOTS_EXAMPLE)
+    listed = ["80024000ZO0030", "80024000ZO0034", "80024000ZO0035"]
+    parcels = _parcels_file(tmp_path, [*listed, "80024000ZO0099"])
+    order = [("activity-plots", plots), ("parcels", parcels)]
+    for collection_id, path in order if plots_first else order[::-1]:
+        ingest_path(catalog_store, collection_id, path, settings=settings, progress=False)
+    page = catalog_store.query("parcels", FeatureQuery(limit=10))
+    sites = {f.id: f.properties["site_id"] for f in page.features}
+    assert sites == {**dict.fromkeys(listed, "80024_SITE-ECO_00001"), "80024000ZO0099": None}

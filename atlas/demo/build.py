@@ -21,14 +21,15 @@ log = logging.getLogger(__name__)
 
 # Ingest order: parcels first (plots refer to them), monuments before their derived perimeters,
 # elevation before the slope derived from it.
-# The network before the plots and sites, whose water indicators are derived from it.
+# The network before the plots and sites, whose water indicators are derived from it; the plots
+# before the parcels, whose site is derived from the plots' terr_refcad.
 INGEST_ORDER = (
-    "parcels",
     "water-pipes",
     "water-structures",
     "activity-sites",
     "activity-plots",
     "establishments",
+    "parcels",
     "heritage-monuments",
     "services",
     "flood-hazard",

@@ -89,8 +89,16 @@ FIELDS: tuple[FieldSpec, ...] = (
         Classification.PERSONAL,
         description="owner (fichiers fonciers/MAJIC, legal entities); empty in the open data",
     ),
+    # Derived at ingest (atlas.derive), not read: the activity site whose plots list the parcel
+    # in terr_refcad. Partners see which parcels make up a park (DESIGN: "id, area, site").
+    FieldSpec(
+        "site_id",
+        "string",
+        _BUSINESS,
+        description="activity site whose plots list this parcel in terr_refcad (derived)",
+    ),
 )
-_NAMES = [f.name for f in FIELDS]
+_NAMES = [f.name for f in FIELDS if f.name != "site_id"]
 
 
 def read_parcels(path: Path, options: ReadOptions) -> ReadResult:

@@ -109,7 +109,7 @@ def test_public_establishments_diffusible_and_generalised(served) -> None:
 
 def test_owners_only_internal_and_each_access_audited(served) -> None:
     b2b = _items(served, Tier.B2B, "parcels", limit=5)
-    assert set(b2b["features"][0]["properties"]) == {"id", "contenance"}
+    assert set(b2b["features"][0]["properties"]) == {"id", "contenance", "site_id"}
     refused = served.get(
         Tier.B2B, "/collections/parcels/items", params={"properties": "proprietaire"}
     )
@@ -230,3 +230,17 @@ def test_generalised_positions_are_searched_as_generalised(served) -> None:
     assert spatial.json()["description"] == unknown.json()["description"].replace(
         "geometri", "geometry"
     )
+
+
+def test_partners_see_which_site_each_parcel_belongs_to(served) -> None:
+    """DESIGN: b2b parcels are "id, area, site" — the site whose plots list the parcel."""
+    plots = pd.read_csv(served.sources["activity-plots"], sep=";", dtype=str)
+    expected: dict[str, str] = {}
+    rows = zip(plots["terr_id"], plots["terr_refcad"].fillna(""), plots["site_id"], strict=True)
+    for _, terr_refcad, site_id in sorted(rows):  # a parcel in two plots: the first plot's site
+        for parcel_id in filter(None, (p.strip() for p in terr_refcad.split("|"))):
+            expected.setdefault(parcel_id, site_id)
+    assert expected
+    body = _items(served, Tier.B2B, "parcels", filter="site_id IS NOT NULL", limit=5000)
+    got = {f["id"]: f["properties"]["site_id"] for f in body["features"]}
+    assert got == expected
