@@ -199,3 +199,10 @@ def test_full_scale_stale_sites_are_found(tmp_path: Path) -> None:
     differ = compare_vacancy(sites, _csv(files["activity-plots"]))
     names = set(sites.set_index("site_id").loc[differ["site_id"], "site_nom"])
     assert names == set(parks.STALE_SITES)
+
+
+def test_small_scales_generate_valid_parcels(tmp_path: Path) -> None:
+    """At scale 0.05 a parcel folded when reprojected to lon/lat and GEOS refused to snap it."""
+    files = generate(tmp_path, scale=0.05)
+    frame = gpd.read_file(files["parcels"])
+    assert len(frame) > 1000 and frame.geometry.is_valid.all()
