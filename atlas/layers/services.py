@@ -180,14 +180,21 @@ def _derive(table: pd.DataFrame) -> None:
     table["domaine"] = table["TYPEQU"].map(bpe_codes.domain_of)
     table["libelle_domaine"] = table["domaine"].map(bpe_codes.DOMAINS)
     table["libelle_typequ"] = table["TYPEQU"].map(bpe_codes.label_of)
-    keys = (
-        table["DEPCOM"]
-        + "|"
-        + table["TYPEQU"]
-        + "|"
-        + table["LAMBERT_X"].map(lambda v: f"{v:.2f}")
-        + "|"
-        + table["LAMBERT_Y"].map(lambda v: f"{v:.2f}")
+    # Built as Python strings: on an empty table pandas would type the mapped columns int64,
+    # and an Arrow string column refuses to be added to those.
+    keys = pd.Series(
+        [
+            f"{depcom}|{typequ}|{x:.2f}|{y:.2f}"
+            for depcom, typequ, x, y in zip(
+                table["DEPCOM"],
+                table["TYPEQU"],
+                table["LAMBERT_X"],
+                table["LAMBERT_Y"],
+                strict=True,
+            )
+        ],
+        index=table.index,
+        dtype=object,
     )
     rank = keys.groupby(keys).cumcount() + 1
     digests = (keys + "|" + rank.astype(str)).map(
