@@ -48,6 +48,8 @@ def collection_document(info: CollectionInfo, base: str) -> dict[str, Any]:
             alternate_link(href),
             {"href": f"{href}/items", "rel": "items", "type": "application/geo+json"},
             {"href": f"{href}/queryables", "rel": QUERYABLES, "type": "application/schema+json"},
+            # The draft's relation name, which GDAL 3.6 follows (see get_queryables).
+            {"href": f"{href}/queryables", "rel": "queryables", "type": "application/json"},
         ],
         "numberOfFeatures": info.count,
         "version": info.version,

@@ -17,7 +17,9 @@ from atlas.policy.rules import TierView
 from atlas.stores.base import Expression
 from atlas.stores.cql2 import parse_filter
 
-FilterLang = Literal["cql2-text", "cql2-json"]
+# "cql-text" is the pre-standard name (Part 3 drafts) that GDAL's OAPIF driver looks for before
+# it sends a -where to the server; it is read as CQL2 text, whose basic predicates it shares.
+FilterLang = Literal["cql2-text", "cql2-json", "cql-text"]
 
 
 def tier_filter(
@@ -38,7 +40,7 @@ def tier_filter(
             raise InvalidInput("filter: not valid JSON for filter-lang cql2-json") from None
     return parse_filter(
         source,
-        lang,
+        "cql2-text" if lang == "cql-text" else lang,
         fields={f.name: f for f in view.fields},
         filter_crs=crs.code,
         # Spatial predicates only where the tier sees exact geometry (see policy.generalised).

@@ -5,9 +5,10 @@ clients read it as the public and as the internal tier (``Authorization: Bearer`
 ``GDAL_HTTP_HEADERS`` and OWSLib's ``headers=``). What they get is compared with what the API's
 own JSON says, which the leak matrix checks tier by tier.
 
-GDAL 3.6 (Debian 12) evaluates ``-where`` on its side: it sends a ``filter`` only when the
-``filter-lang`` enum of the OpenAPI document lists the pre-standard ``cql-text``, and simple
-``name=value`` parameters only when a collection's own path declares them. ``-spat`` becomes
+GDAL 3.6 (Debian 12) sends a ``-where`` to the server only when the ``filter-lang`` enum of the
+OpenAPI document lists the pre-standard ``cql-text`` and the fields are in the draft's
+``queryables`` list (reached through a link of relation ``queryables``): the API offers both, and
+reads ``cql-text`` as CQL2 text. ``-spat`` becomes
 ``bbox``. Both are checked against the API's own ``filter`` and ``bbox`` answers.
 """
 
@@ -195,6 +196,23 @@ def test_gdal_where_matches_the_api_filter(live, tier, tmp_path):
     filtered = _all_items(live, tier, "activity-plots", filter=where)
     assert {_gdal_id(f) for f in read} == {f["id"] for f in filtered}
     assert filtered
+    # ... and GDAL sent it to the server (filter-lang cql-text, read as CQL2 text) instead of
+    # reading the whole layer: its HTTP debug lines show the URLs it fetched.
+    out = tmp_path / "debug.geojson"
+    run = subprocess.run(
+        [_gdal("ogr2ogr"), "--debug", "ON", "-f", "GeoJSON", str(out), f"OAPIF:{live.url}"]
+        + ["-where", where, "activity-plots"],
+        env=_gdal_env(live, tier),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    fetched = [
+        line for line in run.stderr.splitlines() if "/collections/activity-plots/items" in line
+    ]
+    assert len(fetched) >= 2 and all("filter-lang=cql-text" in line for line in fetched[1:]), fetched
 
 
 # -- OWSLib ----------------------------------------------------------------------------

@@ -133,7 +133,12 @@ def get_feature(
     response_class=JSONResponse,
     responses={200: {"content": {"application/schema+json": {}}}},
 )
-def get_queryables(collectionId: str, gate: CurrentGate, base: Base) -> JSONResponse:  # noqa: N803
+def get_queryables(
+    request: Request,
+    collectionId: str,  # noqa: N803
+    gate: CurrentGate,
+    base: Base,
+) -> JSONResponse:
     """A JSON Schema of the fields the caller's tier may see (Part 3, 6.2)."""
     info = gate.collection(collectionId)
     properties: dict[str, Any] = {
@@ -149,9 +154,22 @@ def get_queryables(collectionId: str, gate: CurrentGate, base: Base) -> JSONResp
             "title": info.title,
             "properties": properties,
             "additionalProperties": False,
+            # The Part 3 draft's list, which GDAL's OAPIF driver (3.6) reads to decide which
+            # fields of a -where it may send as a server-side filter (with filter-lang cql-text).
+            "queryables": [
+                {"id": spec.name, "type": _json_schema(spec.type, "", None)["type"]}
+                for spec in gate.queryables(collectionId)
+            ],
         },
-        media_type="application/schema+json",
+        media_type=_schema_media_type(request.headers.get("accept", "")),
     )
+
+
+def _schema_media_type(accept: str) -> str:
+    # A client asking for plain JSON only (GDAL 3.6 refuses any other Content-Type) gets it.
+    if "application/json" in accept and "application/schema+json" not in accept:
+        return "application/json"
+    return "application/schema+json"
 
 
 def _json_schema(kind: str, description: str, enum: tuple[str, ...] | None) -> dict[str, Any]:
