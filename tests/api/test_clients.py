@@ -212,7 +212,9 @@ def test_gdal_where_matches_the_api_filter(live, tier, tmp_path):
     fetched = [
         line for line in run.stderr.splitlines() if "/collections/activity-plots/items" in line
     ]
-    assert len(fetched) >= 2 and all("filter-lang=cql-text" in line for line in fetched[1:]), fetched
+    assert len(fetched) >= 2 and all("filter-lang=cql-text" in line for line in fetched[1:]), (
+        fetched
+    )
 
 
 # -- OWSLib ----------------------------------------------------------------------------

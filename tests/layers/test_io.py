@@ -17,7 +17,9 @@ from atlas.settings import IngestSettings
 
 def _points(tmp_path, name="points.geojson", columns=None):
     frame = gpd.GeoDataFrame(
-        columns or {"name": ["a", "b"]}, geometry=[shapely.Point(2.4, 48.6), shapely.Point(2.5, 48.62)], crs=4326
+        columns or {"name": ["a", "b"]},
+        geometry=[shapely.Point(2.4, 48.6), shapely.Point(2.5, 48.62)],
+        crs=4326,
     )
     path = tmp_path / name
     frame.to_file(path)
@@ -96,7 +98,9 @@ def test_sql_column_name_is_refused(tmp_path):
 
 def test_truncated_shapefile_is_refused(tmp_path):
     frame = gpd.GeoDataFrame(
-        {"n": range(50)}, geometry=[shapely.Point(650_000 + i, 6_850_000) for i in range(50)], crs=2154
+        {"n": range(50)},
+        geometry=[shapely.Point(650_000 + i, 6_850_000) for i in range(50)],
+        crs=2154,
     )
     frame.to_file(tmp_path / "pts.shp")
     shp = tmp_path / "pts.shp"
