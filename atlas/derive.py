@@ -17,14 +17,17 @@ from atlas.layers import get_layer
 from atlas.layers.base import ReadResult, VectorLayer
 from atlas.layers.conform import conform
 from atlas.layers.water_indicators import INDICATOR_NAMES, water_indicators
-from atlas.stores.base import FeatureStore
+from atlas.stores.base import FeatureQuery, FeatureStore
 
 WATER_SERVED = ("activity-plots", "activity-sites")
 _PAGE = 10_000
 
 
-def current_frame(store: FeatureStore, collection_id: str) -> gpd.GeoDataFrame | None:
-    """Every feature of the current version (schema columns, EPSG:2154); None when empty."""
+def current_frame(
+    store: FeatureStore, collection_id: str, query: FeatureQuery | None = None
+) -> gpd.GeoDataFrame | None:
+    """The current version's features matching ``query`` (all by default), schema columns in
+    EPSG:2154; None when the collection was never ingested."""
     layer = get_layer(collection_id)
     if not isinstance(layer, VectorLayer):
         raise TypeError(f"{collection_id} is not a vector collection")
@@ -32,7 +35,7 @@ def current_frame(store: FeatureStore, collection_id: str) -> gpd.GeoDataFrame |
         store.collection(collection_id)
     except (EmptyCollection, UnknownCollection):
         return None
-    return store.frame(collection_id)
+    return store.frame(collection_id, query)
 
 
 def with_water_indicators(store: FeatureStore, frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

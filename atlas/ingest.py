@@ -16,25 +16,24 @@ from tqdm import tqdm
 
 from atlas.derive import (
     WATER_SERVED,
+    current_frame,
     refresh_parcel_sites,
     refresh_water_served,
     with_parcel_sites,
     with_stored_abords,
     with_water_indicators,
 )
-from atlas.errors import EmptyCollection, InvalidInput, ValidationFailed
+from atlas.errors import InvalidInput, ValidationFailed
 from atlas.layers import get_layer
 from atlas.layers.base import RasterLayer, ReadOptions, ReadResult, VectorLayer
 from atlas.layers.conform import IngestReport, conform
 from atlas.layers.io import resolve_crs, unpacked
 from atlas.settings import Settings
-from atlas.stores.base import Comparison, Feature, FeatureQuery, FeatureStore
+from atlas.stores.base import Comparison, FeatureQuery, FeatureStore
 from atlas.stores.rasters import RasterCatalog
-from atlas.types import STORAGE_CRS
 
 # Layers whose ingest derives another collection from the same data.
 _DERIVED: dict[str, str] = {"heritage-monuments": "heritage-perimeters"}
-_PAGE = 1000  # rows per page when reading a stored collection back
 
 
 def ingest_path(
@@ -149,33 +148,12 @@ def _ingest_derived(
     layer = get_layer(collection_id)
     if not isinstance(layer, VectorLayer):
         raise TypeError(f"{collection_id} is not a vector layer")
-    pda = _stored_rows(store, layer, Comparison("type_perimetre", "=", PDA))
-    derived = derive_abords(parent, pda if len(pda) else None)
+    stored = FeatureQuery(where=(Comparison("type_perimetre", "=", PDA),))
+    pda = current_frame(store, collection_id, stored)
+    derived = derive_abords(parent, pda if pda is not None and len(pda) else None)
     frame, report = conform(ReadResult(frame=derived), layer, source=f"derived from {source_name}")
     info = store.write_version(layer, frame, report=report)
     return f"{collection_id}: {info.count} perimeters derived -> version {info.version}"
-
-
-def _stored_rows(
-    store: FeatureStore, layer: VectorLayer, condition: Comparison
-) -> gpd.GeoDataFrame:
-    """Every stored row of a collection matching ``condition`` (empty when never ingested)."""
-    features: list[Feature] = []
-    try:
-        while True:
-            query = FeatureQuery(where=(condition,), limit=_PAGE, offset=len(features))
-            page = store.query(layer.collection_id, query)
-            features.extend(page.features)
-            if not page.features or len(features) >= page.number_matched:
-                break
-    except EmptyCollection:
-        pass
-    return gpd.GeoDataFrame(
-        [f.properties for f in features],
-        columns=layer.field_names,
-        geometry=[f.geometry for f in features],
-        crs=STORAGE_CRS,
-    )
 
 
 def _ingest_raster(

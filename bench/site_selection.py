@@ -85,7 +85,7 @@ def _measure(kind: str, store: FeatureStore, settings: Settings, runs: int) -> N
     def search(tier: Tier, body: dict) -> Callable[[], object]:
         criteria = SiteCriteria.model_validate(body)
         gate = policy.gate(Principal(tier=tier, key_id="bench", name="bench"), "bench")
-        return lambda: select_sites(gate, criteria, rasters=rasters)
+        return lambda: select_sites(gate, criteria)
 
     for tier in Tier:
         body = {k: v for k, v in FULL.items() if tier != Tier.PUBLIC or k not in WATER}

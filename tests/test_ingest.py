@@ -59,13 +59,9 @@ def _perimeters(store) -> dict[str, tuple[str, shapely.Geometry]]:
     }
 
 
-def test_pda_survives_reingest_of_monuments(
-    catalog_store, settings, monuments_file, pda_file, monkeypatch
-):
-    import atlas.ingest
+def test_pda_survives_reingest_of_monuments(catalog_store, settings, monuments_file, pda_file):
     from atlas.ingest import ingest_path
 
-    monkeypatch.setattr(atlas.ingest, "_PAGE", 1)  # the stored PDA are read back page by page
     pda_path, polygon = pda_file
     ingest_path(
         catalog_store, "heritage-monuments", monuments_file, settings=settings, progress=False

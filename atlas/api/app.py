@@ -25,6 +25,7 @@ from atlas.auth.keys import open_keyring
 from atlas.auth.oidc import open_oidc
 from atlas.errors import AtlasError
 from atlas.extracts.jobs import open_jobs
+from atlas.policy.gate import Policy
 from atlas.settings import Settings
 from atlas.stores import open_store
 from atlas.stores.rasters import RasterCatalog
@@ -42,6 +43,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.store = open_store(settings.store)
         app.state.rasters = RasterCatalog(settings.store.data_dir)
         app.state.audit = open_audit_log(settings)  # append-only; no route reads it
+        # The one way routers reach the data: Policy.gate(principal, request id).
+        app.state.policy = Policy(app.state.store, app.state.rasters, app.state.audit)
         app.state.keys = open_keyring(settings.store, settings.auth)
         app.state.limiter = RateLimiter(settings.limits)
         app.state.oidc = open_oidc(settings.auth)  # None unless ATLAS_AUTH_OIDC_JWKS is set

@@ -1,8 +1,9 @@
-"""Request dependencies: the store and settings from ``app.state``."""
+"""Request dependencies: settings, links and the caller's gate from ``app.state``.
+
+There is no store dependency on purpose: routers read data only through a gate."""
 
 from __future__ import annotations
 
-import threading
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -11,18 +12,6 @@ from atlas.api.audit import request_id
 from atlas.api.auth import CurrentPrincipal
 from atlas.policy.gate import Gate, Policy
 from atlas.settings import Settings
-from atlas.stores.base import FeatureStore
-from atlas.stores.rasters import RasterCatalog
-
-
-def get_store(request: Request) -> FeatureStore:
-    """The store opened in the lifespan."""
-    return request.app.state.store
-
-
-def get_rasters(request: Request) -> RasterCatalog:
-    """The raster catalog."""
-    return request.app.state.rasters
 
 
 def get_settings(request: Request) -> Settings:
@@ -36,18 +25,9 @@ def base_url(request: Request) -> str:
     return (configured or str(request.base_url)).rstrip("/")
 
 
-_POLICY_LOCK = threading.Lock()
-
-
 def get_policy(request: Request) -> Policy:
-    """The tier policy over the store, rasters and audit log of the app (made on first use)."""
-    state = request.app.state
-    with _POLICY_LOCK:
-        policy = getattr(state, "policy", None)
-        if policy is None or policy.store is not state.store:
-            policy = Policy(state.store, state.rasters, getattr(state, "audit", None))
-            state.policy = policy
-    return policy
+    """The tier policy over the store, rasters and audit log, made in the lifespan."""
+    return request.app.state.policy
 
 
 def get_gate(request: Request, principal: CurrentPrincipal) -> Gate:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import threading
+from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -67,8 +68,8 @@ class Policy:
             if key in self._extents:
                 return self._extents[key]
         rows = FeatureQuery(where=view.rows, properties=())
-        count = self.store.count(view.collection_id, rows)
-        geometries = self.store.frame(view.collection_id, rows).geometry
+        geometries = self.store.frame(view.collection_id, rows).geometry  # one query: count too
+        count = len(geometries)
         present = geometries[geometries.notna() & ~geometries.is_empty]
         bounds = tuple(float(v) for v in present.total_bounds) if len(present) else None
         with self._lock:
@@ -131,6 +132,12 @@ class Gate:
             if layer.collection_id == collection_id:
                 return layer, meta
         raise UnknownCollection(collection_id)
+
+    def raster_file(self, collection_id: str) -> Path:
+        """The COG of a raster the caller may see (to sample it); UnknownCollection otherwise."""
+        self.raster(collection_id)
+        assert self._policy.rasters is not None  # raster() found it in the catalog
+        return self._policy.rasters.current(collection_id)[0]
 
     def queryables(self, collection_id: str) -> tuple[FieldSpec, ...]:
         """The fields the caller may filter, sort and select on."""

@@ -28,7 +28,6 @@ from atlas.selection import measures, slope, spatial
 from atlas.selection.criteria import WATER_CRITERIA, SiteCriteria
 from atlas.selection.verdicts import Verdict, plot_score
 from atlas.stores.base import FeatureQuery, unknown_fields
-from atlas.stores.rasters import RasterCatalog
 from atlas.types import BBox
 
 PLOTS = "activity-plots"
@@ -94,7 +93,6 @@ class _Context:
     criteria: SiteCriteria
     rows: list[dict[str, Any]]
     plots: gpd.GeoDataFrame
-    rasters: RasterCatalog | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,15 +110,13 @@ def unavailable_criteria(gate: Gate) -> frozenset[str]:
     return frozenset() if banded or exact else frozenset(WATER_CRITERIA)
 
 
-def select_sites(
-    gate: Gate, criteria: SiteCriteria, *, rasters: RasterCatalog | None = None
-) -> Selection:
+def select_sites(gate: Gate, criteria: SiteCriteria) -> Selection:
     """Measure every plot the caller sees against ``criteria``; the ranked, limited result."""
     used = [n for n in sorted(unavailable_criteria(gate)) if getattr(criteria, n) is not None]
     if used:
         raise unknown_fields(used)  # exactly what a name the model does not have gets
     plots, rows = _plots(gate)
-    context = _Context(gate, criteria, rows, plots, rasters)
+    context = _Context(gate, criteria, rows, plots)
     columns = [c.measure(context) for c in CRITERIA if c.active(criteria)]
     ranked = [
         RankedPlot(
@@ -215,10 +211,7 @@ def _slope(ctx: _Context) -> list[Verdict]:
 
 def _slope_cog(ctx: _Context) -> Path:
     try:
-        ctx.gate.raster("slope")  # the tier may see it and it holds a version
-        if ctx.rasters is None:
-            raise NotFound("slope")
-        return ctx.rasters.current("slope")[0]
+        return ctx.gate.raster_file("slope")  # the tier may see it and it holds a version
     except NotFound:
         raise InvalidInput("max_slope_pct: no slope raster is loaded on this server") from None
 

@@ -18,7 +18,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from atlas.api.crs import SUPPORTED, ApiCRS, parse_crs
-from atlas.api.deps import CurrentGate, base_url, get_rasters, get_settings
+from atlas.api.deps import CurrentGate, base_url, get_settings
 from atlas.api.geojson import GEOJSON, feature_document, geojson_response
 from atlas.errors import InvalidInput
 from atlas.policy.gate import Gate
@@ -35,12 +35,10 @@ from atlas.selection import (
 from atlas.selection.extract import extract_body
 from atlas.settings import Settings
 from atlas.stores.base import Feature
-from atlas.stores.rasters import RasterCatalog
 
 router = APIRouter(tags=["Site selection"])
 
 Base = Annotated[str, Depends(base_url)]
-Rasters = Annotated[RasterCatalog, Depends(get_rasters)]
 AppSettings = Annotated[Settings, Depends(get_settings)]
 PATH = "/site-selection"
 MAX_BODY_BYTES = 64 * 1024
@@ -94,13 +92,12 @@ def get_site_selection(
     request: Request,
     gate: CurrentGate,
     base: Base,
-    rasters: Rasters,
     settings: AppSettings,
     crs: Annotated[str | None, Query(description=_CRS_HELP)] = None,
 ) -> Response:
     """The search of the query parameters."""
     items = [(k, v) for k, v in request.query_params.multi_items() if k != "crs"]
-    return _answer(gate, query_criteria(items), crs, base, rasters, settings)
+    return _answer(gate, query_criteria(items), crs, base, settings)
 
 
 @router.post(
@@ -117,12 +114,11 @@ def post_site_selection(
     gate: CurrentGate,
     body: Annotated[Any, Depends(json_body)],
     base: Base,
-    rasters: Rasters,
     settings: AppSettings,
     crs: Annotated[str | None, Query(description=_CRS_HELP)] = None,
 ) -> Response:
     """The search of the JSON body."""
-    return _answer(gate, body, crs, base, rasters, settings)
+    return _answer(gate, body, crs, base, settings)
 
 
 def _answer(
@@ -130,7 +126,6 @@ def _answer(
     raw: Any,
     crs_name: str | None,
     base: str,
-    rasters: RasterCatalog,
     settings: Settings,
 ) -> Response:
     """Parse the criteria (the raw JSON or query values), search as the caller, shape the answer."""
@@ -139,7 +134,7 @@ def _answer(
     cap = settings.caps.page(gate.tier.value)
     if criteria.limit > cap:
         criteria = criteria.model_copy(update={"limit": cap})
-    selection = select_sites(gate, criteria, rasters=rasters)
+    selection = select_sites(gate, criteria)
     return geojson_response(_document(selection, crs, base), crs)
 
 
