@@ -2,28 +2,19 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
-import pytest
-
 from atlas.layers.base import VectorLayer
 from atlas.stores.postgis import PostgisStore
-from tests.helpers import in_ci
-
-URL_VARIABLE = "ATLAS_TEST_DATABASE_URL"
 
 
 def postgis_test_url() -> str:
-    """The PostGIS test database; skip locally when absent, fail under CI."""
-    url = os.environ.get(URL_VARIABLE)
-    if not url:
-        if in_ci():
-            pytest.fail(f"{URL_VARIABLE} is not set: PostGIS tests are required under CI")
-        pytest.skip(f"{URL_VARIABLE} is not set")
-    return url
+    """The PostGIS test database; skip locally when absent, fail under CI (one rule, conftest)."""
+    from tests.conftest import postgis_url
+
+    return postgis_url()
 
 
 def make_postgis_store(
