@@ -24,7 +24,6 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyogrio
 import shapely
 from frictionless import Resource, Schema
 from pyproj import CRS
@@ -46,7 +45,8 @@ from atlas.layers.cnig import (
 from atlas.layers.io import (
     assign_crs,
     check_column_names,
-    read_text_lines,
+    list_layers,
+    read_text_file,
     read_vector,
     resolve_crs,
     single_source,
@@ -96,7 +96,7 @@ def _read_csv(source: Path, options: ReadOptions, cnig_class: CnigClass) -> Read
 
 
 def _csv_rows(source: Path) -> tuple[list[str], list[list[str]]]:
-    text = read_text_lines(source.read_bytes())
+    text = read_text_file(source)
     head = text.readline()
     text.seek(0)
     delimiter = "," if head.count(",") and not head.count(";") else ";"
@@ -373,10 +373,7 @@ def _gpkg_layer(source: Path, options: ReadOptions, cnig_class: CnigClass) -> st
     """The GeoPackage layer holding the class: --layer, the only layer, or the one named so."""
     if options.layer:
         return options.layer
-    try:
-        layers = [str(name) for name, _ in pyogrio.list_layers(source)]
-    except pyogrio.errors.DataSourceError as exc:
-        raise InvalidInput(f"cannot read '{source.name}' as a GeoPackage") from exc
+    layers = list_layers(source)
     if len(layers) == 1:
         return layers[0]
     wanted = {_key(n) for n in (cnig_class.name, cnig_class.schema_name, *cnig_class.layer_names)}

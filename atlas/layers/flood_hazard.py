@@ -27,11 +27,10 @@ import unicodedata
 from pathlib import Path
 
 import pandas as pd
-import pyogrio
 
 from atlas.errors import InvalidInput, ValidationFailed
 from atlas.layers.base import FieldSpec, ReadOptions, ReadResult, VectorLayer
-from atlas.layers.io import find_sources, read_vector
+from atlas.layers.io import find_sources, list_layers, read_vector
 
 _ZONE_ALEA = re.compile(r"n_zone_alea", re.I)
 MULTIRISK = "9999999"
@@ -135,7 +134,7 @@ def _zone_source(path: Path, options: ReadOptions) -> tuple[Path, str | None]:
     source = zones[0]
     if options.layer or source.suffix.lower() != ".gpkg":
         return source, options.layer
-    layers = [name for name, _ in pyogrio.list_layers(source) if _ZONE_ALEA.search(name)]
+    layers = [name for name in list_layers(source) if _ZONE_ALEA.search(name)]
     if len(layers) != 1:
         raise InvalidInput("the GeoPackage has no single n_zone_alea_* layer: give --layer")
     return source, layers[0]

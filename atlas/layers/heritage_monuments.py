@@ -34,7 +34,7 @@ import shapely
 
 from atlas.errors import InvalidInput
 from atlas.layers.base import FieldSpec, ReadOptions, ReadResult, Rejection, VectorLayer
-from atlas.layers.io import read_text_lines, read_vector, single_source
+from atlas.layers.io import read_text_file, read_vector, single_source
 
 PROTECTIONS = ("classé MH", "inscrit MH")
 
@@ -122,7 +122,7 @@ def read_monuments(path: Path, options: ReadOptions) -> ReadResult:
 
 def _read_csv(source: Path) -> gpd.GeoDataFrame:
     """The POP CSV export: ``;``-separated (``|`` in older dumps), positions in a text column."""
-    text = read_text_lines(source.read_bytes())
+    text = read_text_file(source)
     head = text.readline()
     text.seek(0)
     delimiter = max(";|,\t", key=head.count)

@@ -6,10 +6,12 @@ disguised files, truncated shapefiles) hold for every layer.
 
 from __future__ import annotations
 
+import gzip
 import io
 import re
 import tarfile
 import zipfile
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -22,11 +24,12 @@ from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError
 
 from atlas.errors import HostileInput, InvalidInput, UnknownCRS
+from atlas.layers.formats import check_input
 from atlas.settings import IngestSettings
 from atlas.types import STORAGE_CRS
 
 ARCHIVE_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2")
-VECTOR_SUFFIXES = (".geojson", ".json", ".gpkg", ".shp", ".csv", ".fgb", ".parquet")
+VECTOR_SUFFIXES = (".geojson", ".json", ".gpkg", ".shp", ".csv", ".fgb")
 # A column name must be a plain identifier: the standards' names are, and anything else
 # (quotes, semicolons, spaces, SQL) is refused before it can reach a store.
 SAFE_COLUMN = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]{0,62}$")
@@ -184,30 +187,6 @@ def single_source(path: Path, suffixes: tuple[str, ...] = VECTOR_SUFFIXES) -> Pa
     return found[0]
 
 
-def _check_shapefile(path: Path) -> None:
-    """Catch a truncated or incomplete shapefile before GDAL reads garbage from it."""
-    stem = path.with_suffix("")
-    missing = [ext for ext in (".shx", ".dbf") if not _sibling(stem, ext)]
-    if missing:
-        raise InvalidInput(f"shapefile '{path.name}' is incomplete: missing {', '.join(missing)}")
-    data = path.read_bytes()[:100]
-    if len(data) < 100 or int.from_bytes(data[:4], "big") != 9994:
-        raise InvalidInput(f"shapefile '{path.name}' is truncated or not a shapefile")
-    declared = int.from_bytes(data[24:28], "big") * 2  # file length in 16-bit words
-    actual = path.stat().st_size
-    if declared != actual:
-        raise InvalidInput(
-            f"shapefile '{path.name}' is truncated: header says {declared} bytes, file has {actual}"
-        )
-
-
-def _sibling(stem: Path, ext: str) -> Path | None:
-    for candidate in (stem.with_suffix(ext), stem.with_suffix(ext.upper())):
-        if candidate.exists():
-            return candidate
-    return None
-
-
 def read_vector(
     path: Path,
     *,
@@ -221,8 +200,7 @@ def read_vector(
     exist and differ, the file wins and the caller gets an error (silently re-labelling
     coordinates would misplace every feature).
     """
-    if path.suffix.lower() == ".shp":
-        _check_shapefile(path)
+    check_input(path)  # the bytes must be the format the name promises (no VRT, no GDALG…)
     try:
         frame = pyogrio.read_dataframe(path, layer=layer, columns=columns, use_arrow=False)
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
@@ -248,6 +226,46 @@ def assign_crs(frame: gpd.GeoDataFrame, crs: str | None, *, source_name: str) ->
     return frame
 
 
+def list_layers(path: Path) -> list[str]:
+    """The layer names of a multi-layer source (GeoPackage), after the format checks."""
+    check_input(path)
+    try:
+        return [str(name) for name, _ in pyogrio.list_layers(path)]
+    except pyogrio.errors.DataSourceError as exc:
+        raise InvalidInput(f"cannot read '{path.name}': {_gdal_message(exc)}") from exc
+
+
+def gunzip(path: Path, target: Path, limits: IngestSettings | None = None) -> Path:
+    """Decompress a .gz into ``target``, refusing a bomb while streaming, not after.
+
+    Both caps are checked on the bytes really written, chunk by chunk: the size cap, and the
+    compression ratio once past 1 MiB (a real GeoJSON compresses 5 to 20 times; a bomb
+    thousands of times, and it is stopped after a few megabytes instead of gigabytes).
+    """
+    check_input(path)
+    limits = limits or IngestSettings()
+    compressed = max(path.stat().st_size, 1)
+    out_path = target / path.name[: -len(".gz")]
+    written = 0
+    try:
+        with gzip.open(path, "rb") as src, open(out_path, "wb") as out:
+            while chunk := src.read(1 << 20):
+                written += len(chunk)
+                if written > limits.max_archive_bytes:
+                    raise HostileInput(
+                        f"'{path.name}' expands beyond {limits.max_archive_bytes} bytes (gzip bomb)"
+                    )
+                if written > 1 << 20 and written / compressed > limits.max_compression_ratio:
+                    raise HostileInput(
+                        f"'{path.name}' expands more than {limits.max_compression_ratio:.0f} times "
+                        "(gzip bomb): refused"
+                    )
+                out.write(chunk)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise InvalidInput(f"'{path.name}' is not a readable gzip file") from exc
+    return out_path
+
+
 def _gdal_message(exc: Exception) -> str:
     # GDAL messages name the full path; keep only the first line and strip directories.
     text = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
@@ -267,6 +285,12 @@ def sniff_bytes(path: Path, size: int = 512) -> bytes:
     """The first bytes of a file, to check what it really is."""
     with open(path, "rb") as fh:
         return fh.read(size)
+
+
+def read_text_file(path: Path) -> io.StringIO:
+    """A text table's content, after the format checks (no XML, no binary under a .csv name)."""
+    check_input(path)
+    return read_text_lines(path.read_bytes())
 
 
 def read_text_lines(raw: bytes) -> io.StringIO:

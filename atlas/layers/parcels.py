@@ -18,7 +18,6 @@ when the input has it and stays empty otherwise; it is personal data.
 
 from __future__ import annotations
 
-import gzip
 import re
 from pathlib import Path
 from tempfile import TemporaryDirectory
@@ -27,7 +26,7 @@ import geopandas as gpd
 import pandas as pd
 import pyogrio
 
-from atlas.errors import HostileInput, InvalidInput
+from atlas.errors import InvalidInput
 from atlas.layers.base import (
     Classification,
     FieldSpec,
@@ -39,12 +38,12 @@ from atlas.layers.base import (
 from atlas.layers.io import (
     VECTOR_SUFFIXES,
     find_sources,
+    gunzip,
     is_archive,
     read_vector,
     single_source,
     unpacked,
 )
-from atlas.settings import IngestSettings
 
 # Commune (2 + 3, Corsica 2A/2B), prefixe 3, section 2, numero 4: the CNIG terr_refcad pattern
 # extended to Corsica.
@@ -119,25 +118,8 @@ def _read_unpacked(path: Path, options: ReadOptions, *, name_hint: Path) -> Read
         return read_edigeo([path], options, name_hint=name_hint)
     if path.name.lower().endswith(".gz"):
         with TemporaryDirectory(prefix="atlas-gunzip-") as tmp:
-            return read_etalab(_gunzip(path, Path(tmp)), options)
+            return read_etalab(gunzip(path, Path(tmp)), options)
     return read_etalab(path, options)
-
-
-def _gunzip(path: Path, target: Path) -> Path:
-    """Decompress a .gz next to nothing else, capped like an archive (a gzip bomb is refused)."""
-    limit = IngestSettings().max_archive_bytes
-    out_path = target / path.name[: -len(".gz")]
-    written = 0
-    try:
-        with gzip.open(path, "rb") as src, open(out_path, "wb") as out:
-            while chunk := src.read(1 << 20):
-                written += len(chunk)
-                if written > limit:
-                    raise HostileInput(f"'{path.name}' expands beyond {limit} bytes (gzip bomb)")
-                out.write(chunk)
-    except (OSError, EOFError) as exc:
-        raise InvalidInput(f"'{path.name}' is not a readable gzip file") from exc
-    return out_path
 
 
 def read_etalab(path: Path, options: ReadOptions) -> ReadResult:

@@ -35,7 +35,7 @@ from atlas.layers.base import (
     Rejection,
     VectorLayer,
 )
-from atlas.layers.io import assign_crs, read_text_lines, single_source
+from atlas.layers.io import assign_crs, read_text_file, single_source
 
 QUALITE_XY = ("Acceptable", "Bonne", "Mauvaise", "Non géolocalisé")
 _QUALITE_CODES = {"0": "Acceptable", "1": "Bonne", "2": "Mauvaise", "3": "Non géolocalisé"}
@@ -103,7 +103,7 @@ def read_services(path: Path, options: ReadOptions) -> ReadResult:
 
 
 def _read_table(source: Path) -> pd.DataFrame:
-    text = read_text_lines(source.read_bytes())
+    text = read_text_file(source)
     head = text.readline()
     text.seek(0)
     delimiter = ";" if head.count(";") >= head.count(",") else ","

@@ -23,11 +23,10 @@ from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
-import pyogrio
 
 from atlas.errors import InvalidInput, ValidationFailed
 from atlas.layers.base import Rejection
-from atlas.layers.io import find_sources, read_vector
+from atlas.layers.io import find_sources, list_layers, read_vector
 
 STAR_EAU = "StaR-Eau"
 RAEPA = "RAEPA"
@@ -506,4 +505,4 @@ def sources(path: Path, pattern: str) -> list[Path]:
 
 def gpkg_layers(path: Path) -> list[str]:
     """Layer names of a GeoPackage."""
-    return [str(name) for name, _ in pyogrio.list_layers(path)]
+    return list_layers(path)

@@ -115,7 +115,7 @@ def test_truncated_shapefile_is_refused(tmp_path):
 def test_not_a_vector_file(tmp_path):
     path = tmp_path / "junk.geojson"
     path.write_text("this is not json")
-    with pytest.raises(InvalidInput, match="cannot read 'junk.geojson'"):
+    with pytest.raises(InvalidInput, match="'junk.geojson' is not a JSON object"):
         read_vector(path)
 
 
