@@ -2,7 +2,9 @@
 
 Order matters: everything is read and validated before the store is touched, and the store
 switches versions in one atomic step, so a failed or killed ingest leaves the previous
-version served whole.
+version served whole. The collections derived from the one ingested (water indicators of the
+plots and sites, parcels' sites, heritage perimeters) are written in the same batch and switch
+with it (``atlas.derive``).
 """
 
 from __future__ import annotations
@@ -11,29 +13,20 @@ import time
 from pathlib import Path
 from tempfile import TemporaryDirectory
 
-import geopandas as gpd
 from tqdm import tqdm
 
-from atlas.derive import (
-    WATER_SERVED,
-    current_frame,
-    refresh_parcel_sites,
-    refresh_water_served,
-    with_parcel_sites,
-    with_stored_abords,
-    with_water_indicators,
-)
+from atlas.derive import ingest_collections, refresh_dependents, with_derived_fields
 from atlas.errors import InvalidInput, ValidationFailed
+from atlas.faults import checkpoint
 from atlas.layers import get_layer
-from atlas.layers.base import RasterLayer, ReadOptions, ReadResult, VectorLayer
+from atlas.layers.base import RasterLayer, ReadOptions, VectorLayer
 from atlas.layers.conform import IngestReport, conform
 from atlas.layers.io import resolve_crs, unpacked
+from atlas.layers.sandbox import isolated_raster_read, isolated_vector_read
+from atlas.layers.sanity import Territory
 from atlas.settings import Settings
-from atlas.stores.base import Comparison, FeatureQuery, FeatureStore
+from atlas.stores.base import FeatureStore
 from atlas.stores.rasters import RasterCatalog
-
-# Layers whose ingest derives another collection from the same data.
-_DERIVED: dict[str, str] = {"heritage-monuments": "heritage-perimeters"}
 
 
 def ingest_path(
@@ -91,27 +84,22 @@ def _ingest_vector(
     bar: _Stages,
     source_name: str,
 ) -> IngestReport:
-    result = layer.reader(source, options)
+    result = isolated_vector_read(layer, source, options, settings.ingest)
     bar.step(f"{layer.collection_id}: validate")
-    frame, report = conform(result, layer, source=source_name)
+    # The territory is the configured box; issue 9's communes layer will give its outline
+    # (Territory.outline) from the store here.
+    territory = Territory.from_settings(settings.territory)
+    frame, report = conform(result, layer, source=source_name, territory=territory)
     _check_acceptable(report, settings)
-    if layer.collection_id in WATER_SERVED:
-        frame = with_water_indicators(store, frame)
-    if layer.collection_id == "parcels":
-        frame = with_parcel_sites(store, frame)
-    if layer.collection_id == "heritage-perimeters":
-        frame, note = with_stored_abords(store, frame)
-        report.notes.extend([note] if note else [])
     bar.step(f"{layer.collection_id}: write")
-    info = store.write_version(layer, frame, report=report)
-    report.version = info.version
-    if layer.collection_id == "water-pipes":
-        report.notes.extend(refresh_water_served(store, frame))
-    if layer.collection_id == "activity-plots":
-        report.notes.extend(refresh_parcel_sites(store, frame))
-    derived = _DERIVED.get(layer.collection_id)
-    if derived:
-        report.notes.append(_ingest_derived(store, derived, frame, source_name))
+    # One batch: what is derived from this collection switches with it, or nothing switches.
+    with store.batch(collections=ingest_collections(layer.collection_id)) as batch:
+        frame = with_derived_fields(store, layer.collection_id, frame, report)
+        info = batch.write(layer, frame, report=report)
+        report.version = info.version
+        checkpoint("ingest-written")
+        notes = refresh_dependents(store, batch, layer.collection_id, frame, source=source_name)
+    report.notes.extend(notes)
     bar.step(f"{layer.collection_id}: done")
     return report
 
@@ -134,34 +122,12 @@ def _check_acceptable(report: IngestReport, settings: Settings) -> None:
         )
 
 
-def _ingest_derived(
-    store: FeatureStore, collection_id: str, parent: gpd.GeoDataFrame, source_name: str
-) -> str:
-    """Write a collection derived from the one just ingested (monuments -> 500 m abords).
-
-    The delimited perimeters (PDA) already stored are legal perimeters that no monument file
-    carries (code du patrimoine art. L.621-31): they are read back and kept, replacing the
-    circles of the monuments they name.
-    """
-    from atlas.layers.heritage_perimeters import PDA, derive_abords
-
-    layer = get_layer(collection_id)
-    if not isinstance(layer, VectorLayer):
-        raise TypeError(f"{collection_id} is not a vector layer")
-    stored = FeatureQuery(where=(Comparison("type_perimetre", "=", PDA),))
-    pda = current_frame(store, collection_id, stored)
-    derived = derive_abords(parent, pda if pda is not None and len(pda) else None)
-    frame, report = conform(ReadResult(frame=derived), layer, source=f"derived from {source_name}")
-    info = store.write_version(layer, frame, report=report)
-    return f"{collection_id}: {info.count} perimeters derived -> version {info.version}"
-
-
 def _ingest_raster(
     layer: RasterLayer, source: Path, options: ReadOptions, settings: Settings, bar: _Stages
 ) -> IngestReport:
     catalog = RasterCatalog(settings.store.data_dir)
     with TemporaryDirectory(prefix="atlas-raster-") as tmp:
-        result = layer.reader(source, options, Path(tmp))
+        result = isolated_raster_read(layer, source, options, Path(tmp), settings.ingest)
         bar.step(f"{layer.collection_id}: write")
         meta = catalog.write_version(layer.collection_id, result.path, dict(result.metadata))
     bar.step(f"{layer.collection_id}: done")

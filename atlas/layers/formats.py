@@ -20,7 +20,7 @@ from pathlib import Path
 from atlas.errors import HostileInput, InvalidInput
 
 # The OGR drivers an ingest may use, by the names GDAL gives them; nothing else is registered
-# in the sandboxed reader (GDAL_SKIP), which checks the list again after GDAL started.
+# in the sandboxed reader (OGR_SKIP), which checks the list again after GDAL started.
 ALLOWED_VECTOR_DRIVERS = frozenset(
     {"GeoJSON", "GPKG", "ESRI Shapefile", "CSV", "FlatGeobuf", "EDIGEO"}
 )
