@@ -60,6 +60,16 @@ class IngestSettings(BaseSettings):
         le=1,
         description="refuse a version when more rows than this are rejected",
     )
+    read_timeout_s: int = Field(
+        default=1800,
+        ge=1,
+        description="wall-clock and CPU seconds one sandboxed read of an input may take",
+    )
+    read_memory_mb: int = Field(
+        default=8192,
+        ge=256,
+        description="address space of the sandboxed reader, in MiB (a bomb stops there)",
+    )
 
 
 class ApiSettings(BaseSettings):
