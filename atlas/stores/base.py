@@ -10,7 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import math
 import numbers
+import re
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, get_args, runtime_checkable
 
@@ -285,6 +287,30 @@ class CollectionInfo:
     updated: dt.datetime
 
 
+@dataclass(frozen=True, slots=True)
+class MvtTile:
+    """One encoded vector tile and what it holds: ``features`` of the ``matched`` in the tile."""
+
+    data: bytes  # b"" when the tile holds nothing
+    features: int
+    matched: int  # before the feature cap: matched - features were left out, smallest first
+
+    @property
+    def dropped(self) -> int:
+        """How many features the cap left out."""
+        return self.matched - self.features
+
+
+class VersionBatch(Protocol):
+    """New versions staged in one ``FeatureStore.batch``: served together, or not at all."""
+
+    def write(
+        self, layer: VectorLayer, frame: gpd.GeoDataFrame, *, report: IngestReport
+    ) -> VersionInfo:
+        """Stage ``frame`` (EPSG:2154, schema columns) as the next version; served at the switch."""
+        ...
+
+
 @runtime_checkable
 class FeatureStore(Protocol):
     """The typed contract both stores implement."""
@@ -328,10 +354,13 @@ class FeatureStore(Protocol):
         properties: tuple[str, ...] = (),
         extent: int = 4096,
         filter: Expression | None = None,
-    ) -> bytes:
+        limit: int | None = None,
+    ) -> MvtTile:
         """A Mapbox Vector Tile (one layer named after the collection) for z/x/y in Web Mercator.
 
-        ``filter`` keeps only the features it matches (a tier's row filter, a CQL2 filter).
+        ``filter`` keeps only the features it matches (a tier's row filter, a CQL2 filter);
+        geometry is simplified for the zoom and, past ``limit`` features, the smallest are left
+        out (``atlas.stores.mvt``).
         """
         ...
 
@@ -341,13 +370,49 @@ class FeatureStore(Protocol):
         """Store ``frame`` (EPSG:2154, schema columns) as a new version and make it current atomically."""
         ...
 
+    def batch(self, *, collections: Sequence[str]) -> AbstractContextManager[VersionBatch]:
+        """A block whose staged versions become current in ONE atomic switch when it ends.
+
+        ``collections`` names every collection the block writes or derives values from: they
+        are locked against other writers for the whole block, so what is read there stays the
+        served data until the switch. An error or a killed process before the switch leaves
+        every collection's served version as it was; writing an unnamed collection is an error.
+        """
+        ...
+
     def versions(self, collection_id: str) -> list[VersionInfo]:
-        """Every complete version of a collection, newest first."""
+        """The versions that were served (the current one first), newest first; never one
+        whose switch did not happen."""
         ...
 
     def close(self) -> None:
         """Release connections and files."""
         ...
+
+
+_COLLECTION_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+
+
+def batch_collections(collections: Iterable[str]) -> tuple[str, ...]:
+    """The collections of a batch, sorted and unique: every batch takes its locks in this order,
+    so two batches never each hold a lock the other waits for."""
+    names = tuple(sorted(set(collections)))
+    for name in names:
+        # They name directories and lock keys: plain collection ids only.
+        if not _COLLECTION_ID.fullmatch(name):
+            raise InvalidInput(f"'{name[:40]}' is not a collection id")
+    if not names:
+        raise InvalidInput("a batch names at least one collection")
+    return names
+
+
+def staged_collection(collection_id: str, *, locked: Iterable[str], staged: Iterable[str]) -> str:
+    """``collection_id`` if a batch may write it (named when opened, not written yet)."""
+    if collection_id not in set(locked):
+        raise ValueError(f"'{collection_id}' was not named when the batch was opened")
+    if collection_id in set(staged):
+        raise ValueError(f"'{collection_id}' is written twice in one batch")
+    return collection_id
 
 
 def check_fields(layer_fields: Sequence[FieldSpec], names: Sequence[str]) -> None:

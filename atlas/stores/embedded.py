@@ -5,11 +5,13 @@ PROJ built in and ``ST_AsMVT``, so the same SQL shape as PostGIS serves features
 (see README for the measured figures).
 
 Layout under ``<data_dir>/vector/<collection>/``: one DuckDB file per version
-(``v<N>.duckdb``), its metadata (``v<N>.json``) and a ``CURRENT`` pointer replaced with
-``os.replace``. A version file is written under a ``.partial`` name and renamed when complete;
-only then does ``CURRENT`` move. A killed ingest therefore leaves at most an orphan
-``.partial`` file, which the next ingest removes, and readers never see it. The server reads
-versions READ_ONLY through ``ATTACH``, so an ingest in another process never contends with it.
+(``v<N>.duckdb``) and its metadata (``v<N>.json``); ``<data_dir>/vector/catalog.json`` says which
+version of every collection is served (``embedded_catalog``). A version file is written under a
+``.partial`` name and renamed when complete; only then can a switch of the catalog list it, and
+one switch covers every version of a batch (a network and the plots it serves). A killed ingest
+leaves at most files the catalog never listed: readers never see them, ``versions`` does not
+list them, and the next switch of the collection removes them. The server reads versions
+READ_ONLY through ``ATTACH``, so an ingest in another process never contends with it.
 """
 
 from __future__ import annotations
@@ -19,8 +21,8 @@ import json
 import os
 import re
 import threading
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -46,13 +48,17 @@ from atlas.stores.base import (
     Feature,
     FeaturePage,
     FeatureQuery,
+    VersionBatch,
     VersionInfo,
+    batch_collections,
     check_fields,
     expression_fields,
     field_map,
     query_field_names,
     selected_names,
+    staged_collection,
 )
+from atlas.stores.embedded_catalog import Catalog
 from atlas.stores.files import atomic_write, exclusive, fsync
 from atlas.stores.frames import features_frame, frame_select, unmasked
 from atlas.stores.sql import column_definitions, quote
@@ -99,8 +105,9 @@ class EmbeddedStore:
         self.root = Path(data_dir) / "vector"
         self.root.mkdir(parents=True, exist_ok=True)
         self._db = connect()
-        self._attached: dict[str, str] = {}  # collection id -> attached alias of current version
-        self._pointer_stamp: dict[str, int] = {}
+        self._served = Catalog(self.root)
+        self._served.adopt_legacy(keep=KEEP_VERSIONS)
+        self._aliases: set[str] = set()  # versions attached to the connection
         self._lock = threading.Lock()
 
     # -- reading -------------------------------------------------------------------------
@@ -203,46 +210,50 @@ class EmbeddedStore:
         return bytes(row[0]) if row and row[0] else b""
 
     def versions(self, collection_id: str) -> list[VersionInfo]:
-        """Complete versions, newest first."""
+        """The served versions the catalog keeps, newest (the current one) first."""
         self._layer(collection_id)
         directory = self.root / collection_id
+        served = self._served.entries().get(collection_id)
         infos = []
-        for meta_path in directory.glob("v*.json") if directory.exists() else []:
-            meta = json.loads(meta_path.read_text())
-            if (directory / meta["file"]).exists():
-                infos.append(_version_info(meta))
-        return sorted(infos, key=lambda v: v.version, reverse=True)
+        for version in reversed(served.versions if served else ()):
+            meta_path = directory / f"v{version}.json"
+            if meta_path.exists() and (directory / f"v{version}.duckdb").exists():
+                infos.append(_version_info(json.loads(meta_path.read_text())))
+        return infos
 
     # -- writing -------------------------------------------------------------------------
 
     def write_version(
         self, layer: VectorLayer, frame: gpd.GeoDataFrame, *, report: IngestReport
     ) -> VersionInfo:
-        """Write ``frame`` as a new version file, then move ``CURRENT`` to it atomically."""
-        directory = self.root / layer.collection_id
-        directory.mkdir(parents=True, exist_ok=True)
-        with exclusive(directory / ".lock"):
-            _remove_partials(directory)
-            version = _next_version(directory)
-            partial = directory / f"v{version}.duckdb.partial"
-            count, bbox = _write_file(partial, layer, frame)
-            final = directory / f"v{version}.duckdb"
-            fsync(partial)
-            os.replace(partial, final)
-            meta = {
-                "collection": layer.collection_id,
-                "version": version,
-                "file": final.name,
-                "created": dt.datetime.now(dt.UTC).isoformat(),
-                "count": count,
-                "bbox": bbox,
-                "report": report.as_dict() | {"version": version},
-            }
-            atomic_write(directory / f"v{version}.json", json.dumps(meta, ensure_ascii=False))
+        """Write ``frame`` as a new version file, then switch the catalog to it atomically."""
+        with self.batch(collections=(layer.collection_id,)) as batch:
+            return batch.write(layer, frame, report=report)
+
+    @contextmanager
+    def batch(self, *, collections: Sequence[str]) -> Iterator[VersionBatch]:
+        """Lock ``collections``, stage versions, then switch them all in one catalog replace."""
+        names = batch_collections(collections)
+        with ExitStack() as locks:
+            for collection_id in names:
+                directory = self.root / collection_id
+                directory.mkdir(parents=True, exist_ok=True)
+                locks.enter_context(exclusive(directory / ".lock"))
+                _remove_partials(directory)
+            staging = _Staging(self.root, names)
+            try:
+                yield staging
+            except BaseException:
+                staging.discard()
+                raise
+            if not staging.staged:
+                return
             checkpoint("before-switch")
-            atomic_write(directory / "CURRENT", json.dumps({"version": version}))
-            _prune(directory, keep=KEEP_VERSIONS)
-        return _version_info(meta)
+            served = self._served.switch(staging.staged, keep=KEEP_VERSIONS)
+            checkpoint("after-switch")
+            for collection_id in staging.staged:
+                # Under the collection's lock: no other writer is staging a file there.
+                _prune(self.root / collection_id, served[collection_id].versions)
 
     def close(self) -> None:
         """Close the DuckDB connection."""
@@ -270,11 +281,7 @@ class EmbeddedStore:
         return layer, self._table(collection_id), where
 
     def _read_pointer(self, collection_id: str) -> int | None:
-        pointer = self.root / collection_id / "CURRENT"
-        try:
-            return int(json.loads(pointer.read_text())["version"])
-        except FileNotFoundError:
-            return None
+        return self._served.current(collection_id)
 
     def _current_meta(self, collection_id: str) -> dict[str, Any]:
         version = self._read_pointer(collection_id)
@@ -283,20 +290,13 @@ class EmbeddedStore:
         return json.loads((self.root / collection_id / f"v{version}.json").read_text())
 
     def _table(self, collection_id: str) -> str:
-        """The attached current version's table, re-attaching when ``CURRENT`` moved."""
-        pointer = self.root / collection_id / "CURRENT"
-        try:
-            stamp = pointer.stat().st_mtime_ns
-        except FileNotFoundError:
-            raise EmptyCollection(collection_id) from None
+        """The current version's table, attached on first use (the catalog read is cached)."""
+        version = self._read_pointer(collection_id)
+        if version is None:
+            raise EmptyCollection(collection_id)
+        alias = f"{collection_id.replace('-', '_')}__v{version}"
         with self._lock:
-            if (
-                self._pointer_stamp.get(collection_id) != stamp
-                or collection_id not in self._attached
-            ):
-                version = self._read_pointer(collection_id)
-                alias = f"{collection_id.replace('-', '_')}__v{version}"
-                path = self.root / collection_id / f"v{version}.duckdb"
+            if alias not in self._aliases:
                 attached = {
                     r[0]
                     for r in self._db.execute(
@@ -305,10 +305,10 @@ class EmbeddedStore:
                 }
                 if alias not in attached:
                     # The path is ours (data_dir + validated collection id + integer), not user input.
+                    path = self.root / collection_id / f"v{version}.duckdb"
                     self._db.execute(f"ATTACH '{path}' AS {alias} (READ_ONLY)")
-                self._attached[collection_id] = alias
-                self._pointer_stamp[collection_id] = stamp
-            return f"{self._attached[collection_id]}.features"
+                self._aliases.add(alias)
+        return f"{alias}.features"
 
     @contextmanager
     def _cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -418,11 +418,61 @@ def _remove_partials(directory: Path) -> None:
         path.unlink(missing_ok=True)
 
 
-def _prune(directory: Path, *, keep: int) -> None:
-    complete = sorted(
-        (n, p) for n, p in _versions_on_disk(directory) if not p.name.endswith(".partial")
-    )
-    for number, path in complete[:-keep]:
-        path.unlink(missing_ok=True)
-        (directory / f"v{number}.json").unlink(missing_ok=True)
-        Path(str(path) + ".wal").unlink(missing_ok=True)
+def _remove_version(directory: Path, version: int) -> None:
+    for name in (f"v{version}.duckdb", f"v{version}.duckdb.wal", f"v{version}.json"):
+        (directory / name).unlink(missing_ok=True)
+
+
+def _prune(directory: Path, served: Iterable[int]) -> None:
+    """Remove every version the catalog does not keep: older served ones and orphans alike.
+
+    An orphan is a complete file whose ingest died before the switch. Keeping the newest files
+    instead (as before the catalog) kept orphans and removed the last served version.
+    """
+    keep = set(served)
+    numbers = {n for n, _ in _versions_on_disk(directory)}
+    numbers |= {int(p.stem[1:]) for p in directory.glob("v*.json") if p.stem[1:].isdigit()}
+    for number in sorted(numbers - keep):
+        _remove_version(directory, number)
+
+
+class _Staging:
+    """The versions one embedded batch wrote, complete on disk but not in the catalog yet."""
+
+    def __init__(self, root: Path, collections: Sequence[str]) -> None:
+        self._root = root
+        self._collections = tuple(collections)
+        self.staged: dict[str, int] = {}
+
+    def write(
+        self, layer: VectorLayer, frame: gpd.GeoDataFrame, *, report: IngestReport
+    ) -> VersionInfo:
+        """Write the next version file of the layer's collection (served at the switch)."""
+        collection_id = staged_collection(
+            layer.collection_id, locked=self._collections, staged=self.staged
+        )
+        directory = self._root / collection_id
+        version = _next_version(directory)
+        partial = directory / f"v{version}.duckdb.partial"
+        count, bbox = _write_file(partial, layer, frame)
+        final = directory / f"v{version}.duckdb"
+        fsync(partial)
+        os.replace(partial, final)
+        meta = {
+            "collection": collection_id,
+            "version": version,
+            "file": final.name,
+            "created": dt.datetime.now(dt.UTC).isoformat(),
+            "count": count,
+            "bbox": bbox,
+            "report": report.as_dict() | {"version": version},
+        }
+        atomic_write(directory / f"v{version}.json", json.dumps(meta, ensure_ascii=False))
+        self.staged[collection_id] = version
+        return _version_info(meta)
+
+    def discard(self) -> None:
+        """Remove what this batch wrote: it will never be served."""
+        for collection_id, version in self.staged.items():
+            _remove_version(self._root / collection_id, version)
+        self.staged.clear()

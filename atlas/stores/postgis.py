@@ -6,7 +6,9 @@ Layout: every version of a collection is a table ``<schema>_data."<collection>__
 index. The catalog ``<schema>.versions`` lists the versions; the view ``<schema>."<collection>"``
 points to the current one. A new version is written, indexed, analysed and made current in ONE
 transaction: PostgreSQL DDL is transactional, so a killed ingest rolls back entirely and readers
-keep the previous version whole. An advisory lock per collection serialises concurrent ingests.
+keep the previous version whole. A batch puts the versions of several collections (a network and
+the plots and sites it serves) in that one transaction, switched together at its end. An advisory
+lock per collection serialises concurrent ingests.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -45,12 +47,15 @@ from atlas.stores.base import (
     Feature,
     FeaturePage,
     FeatureQuery,
+    VersionBatch,
     VersionInfo,
+    batch_collections,
     check_fields,
     expression_fields,
     field_map,
     query_field_names,
     selected_names,
+    staged_collection,
 )
 from atlas.stores.frames import WKB_COLUMN, features_frame, frame_select
 from atlas.stores.sql import quote, version_table
@@ -300,36 +305,65 @@ class PostgisStore:
         self, layer: VectorLayer, frame: gpd.GeoDataFrame, *, report: IngestReport
     ) -> VersionInfo:
         """Write ``frame`` as a new version table and make it current, all in one transaction."""
+        with self.batch(collections=(layer.collection_id,)) as batch:
+            return batch.write(layer, frame, report=report)
+
+    @contextmanager
+    def batch(self, *, collections: Sequence[str]) -> Iterator[VersionBatch]:
+        """One transaction: lock ``collections``, write their tables, switch them all, commit."""
+        names = batch_collections(collections)
+        self._ensure_ready()
+        with _translated("write"):
+            conn = self._engine.connect()
+        try:
+            with _translated("write"):
+                conn.begin()
+                conn.execute(sa.text(f"SET LOCAL statement_timeout = {WRITE_TIMEOUT_MS}"))
+                for collection_id in names:
+                    # Two ingests of one collection queue here instead of racing for versions.
+                    key = f"atlas:{self.schema}:{collection_id}"
+                    conn.execute(
+                        sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"),
+                        {"k": key},
+                    )
+            staging = _Staging(self, conn, names)
+            yield staging
+            with _translated("write"):
+                if staging.staged:
+                    # Switches last: the views take no lock while the batch reads the store.
+                    checkpoint("before-switch")
+                    for values in staging.staged.values():
+                        self._switch(conn, values["collection_id"], values["table_name"], values)
+                        self._prune(conn, values["collection_id"])
+                conn.commit()
+        finally:
+            conn.close()  # without the commit above, the whole batch rolls back
+        if staging.staged:
+            checkpoint("after-switch")
+
+    def _stage(
+        self, conn: sa.Connection, layer: VectorLayer, frame: gpd.GeoDataFrame, report: IngestReport
+    ) -> dict[str, Any]:
+        """Write and index the next version table of ``layer``; its catalog row, not inserted yet."""
         rows = _copy_rows(layer, frame)
         bbox = [float(v) for v in frame.total_bounds] if len(frame) else None
-        with self._transaction() as conn:
-            conn.execute(sa.text(f"SET LOCAL statement_timeout = {WRITE_TIMEOUT_MS}"))
-            # Two ingests of one collection queue here instead of racing for version numbers.
-            key = f"atlas:{self.schema}:{layer.collection_id}"
-            conn.execute(
-                sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": key}
-            )
+        with _translated("write"):
             version = self._next_version(conn, layer.collection_id)
             name = version_table(layer.collection_id, version)
             table = features_table(sa.MetaData(), self.data_schema, name, layer)
             table.create(conn)
             _copy(conn, table, rows)
             self._index(conn, name)
-            created = dt.datetime.now(dt.UTC)
-            checkpoint("before-switch")
-            values = {
-                "collection_id": layer.collection_id,
-                "version": version,
-                "table_name": name,
-                "created": created,
-                "count": len(rows),
-                "bbox": bbox,
-                "report": report.as_dict() | {"version": version},
-                "schema": _schema_document(layer),
-            }
-            self._switch(conn, layer.collection_id, name, values)
-            self._prune(conn, layer.collection_id)
-        return _version_info(values)
+        return {
+            "collection_id": layer.collection_id,
+            "version": version,
+            "table_name": name,
+            "created": dt.datetime.now(dt.UTC),
+            "count": len(rows),
+            "bbox": bbox,
+            "report": report.as_dict() | {"version": version},
+            "schema": _schema_document(layer),
+        }
 
     def close(self) -> None:
         """Release every pooled connection."""
@@ -481,6 +515,27 @@ class PostgisStore:
         self._ensure_ready()
         with _translated("write"), self._engine.begin() as conn:
             yield conn
+
+
+class _Staging:
+    """The versions one PostGIS batch wrote in its transaction, not current yet."""
+
+    def __init__(
+        self, store: PostgisStore, conn: sa.Connection, collections: Sequence[str]
+    ) -> None:
+        self._store = store
+        self._conn = conn
+        self._collections = tuple(collections)
+        self.staged: dict[str, dict[str, Any]] = {}
+
+    def write(
+        self, layer: VectorLayer, frame: gpd.GeoDataFrame, *, report: IngestReport
+    ) -> VersionInfo:
+        """Write the next version table of the layer's collection (current at the switch)."""
+        staged_collection(layer.collection_id, locked=self._collections, staged=self.staged)
+        values = self._store._stage(self._conn, layer, frame, report)
+        self.staged[layer.collection_id] = values
+        return _version_info(values)
 
 
 def _bound(where: Where) -> dict[str, Any]:
