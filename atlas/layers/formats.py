@@ -214,3 +214,20 @@ def check_input(path: Path) -> InputFormat:
     fmt = format_of(path)
     fmt.check(path)
     return fmt
+
+
+def check_sources(source: Path) -> None:
+    """Check a file, or every file of a directory a reader could pick, before any parser runs.
+
+    The sandboxed reader checks each file again as it opens it; checking here first gives the
+    refusal without starting a process, and covers files a reader would only list.
+    """
+    if source.is_file():
+        check_input(source)
+        return
+    accepted = tuple(s for fmt in FORMATS for s in fmt.suffixes)
+    for path in sorted(source.rglob("*")):
+        # Readers skip what find_sources skips (macOS "._x" and __MACOSX copies, hidden files).
+        skipped = any(part.startswith((".", "__")) for part in path.relative_to(source).parts)
+        if path.is_file() and path.name.lower().endswith(accepted) and not skipped:
+            check_input(path)

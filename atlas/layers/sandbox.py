@@ -156,7 +156,8 @@ def _outcome(returncode: int, result_path: Path, stderr: bytes, limits: Limits, 
             log.warning("%s: %s", label, note)
         return result["value"]
     tail = stderr.decode("utf-8", "replace").strip().splitlines()[-5:]
-    log.error("isolated read of %s ended with status %s: %s", label, returncode, " | ".join(tail))
+    # INFO: the CLI prints the one-line refusal; the child's last words are for the log.
+    log.info("isolated read of %s ended with status %s: %s", label, returncode, " | ".join(tail))
     raise _signal_error(returncode, limits, label)
 
 
