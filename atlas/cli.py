@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import time
 from pathlib import Path
 from typing import Annotated
 
+import pydantic
 import typer
 
 from atlas.audit.cli import audit_app
@@ -62,7 +64,8 @@ def ingest(
             settings=settings,
             crs=crs,
             layer_name=source_layer,
-            progress=not quiet,
+            # A bar on a terminal only: in a log or a pipe it would be noise around the result.
+            progress=not quiet and sys.stderr.isatty(),
         )
     finally:
         store.close()
@@ -118,6 +121,9 @@ def serve(
         host=host or settings.api.host,
         port=port or settings.api.port,
         log_level="info",
+        # uvicorn would trust X-Forwarded-For/-Proto from 127.0.0.1 (FORWARDED_ALLOW_IPS) and
+        # rewrite the client before the app sees the peer: ATLAS_TRUSTED_PROXIES decides alone.
+        proxy_headers=False,
     )
 
 
@@ -153,6 +159,41 @@ def main() -> None:
     except KeyboardInterrupt:
         typer.echo("atlas: interrupted; the previous data is still served", err=True)
         sys.exit(130)
+    except pydantic.ValidationError as exc:
+        typer.echo(f"atlas: error: configuration: {_settings_error(exc)}", err=True)
+        sys.exit(2)
+    except OSError as exc:  # disk full, permission denied, a path that vanished…
+        typer.echo(
+            f"atlas: error: {exc.strerror or exc}: {Path(exc.filename or '').name}", err=True
+        )
+        sys.exit(2)
+    except Exception as exc:  # a bug: still one line; ATLAS_DEBUG=1 shows the traceback
+        if os.environ.get("ATLAS_DEBUG"):
+            raise
+        typer.echo(
+            f"atlas: error: internal error ({type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}); "
+            "ATLAS_DEBUG=1 shows the traceback",
+            err=True,
+        )
+        sys.exit(70)  # EX_SOFTWARE
+
+
+def _settings_error(exc: pydantic.ValidationError) -> str:
+    """The first bad setting as ATLAS_NAME: reason."""
+    first = exc.errors()[0] if exc.errors() else {}
+    where = "_".join(str(part) for part in first.get("loc", ()))
+    # Each concern has its own prefix (ATLAS_INGEST_, ATLAS_AUTH_…): name the variable as set.
+    models = [f.annotation for f in Settings.model_fields.values()]
+    env_prefix = next(
+        (
+            m.model_config.get("env_prefix", "")
+            for m in models
+            if getattr(m, "__name__", "") == exc.title
+        ),
+        "ATLAS_",
+    )
+    prefix = f"{env_prefix}{where}".upper() + ": " if where else ""
+    return f"{prefix}{first.get('msg', 'invalid value')}"
 
 
 if __name__ == "__main__":

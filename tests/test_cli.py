@@ -54,3 +54,41 @@ def test_bad_input_exits_non_zero_with_one_line(tmp_path, sites_csv, args, reaso
     assert "Traceback" not in result.stderr and result.stdout == ""
     # Nothing was written: a failed ingest leaves no version behind.
     assert not (tmp_path / "data" / "vector" / "activity-sites").exists()
+
+
+def _run_with_env(*args: str, data_dir, **env_vars: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ATLAS_")}
+    env.update(ATLAS_DATA_DIR=str(data_dir), **env_vars)
+    return subprocess.run(
+        [sys.executable, "-m", "atlas.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("env", "args", "reason"),
+    [
+        ({"ATLAS_PORT": "eighty"}, ("serve",), "configuration: ATLAS_PORT: "),
+        (
+            {"ATLAS_INGEST_READ_MEMORY_MB": "1"},
+            ("ingest", "parcels", "{tmp}"),
+            "configuration: ATLAS_INGEST_READ_MEMORY_MB: Input should be greater than or equal to 256",
+        ),
+        ({}, ("ingest", "parcels", "{blob}"), "'blob.geojson' is binary"),
+        ({}, ("ingest", "elevation", "{vrt}"), "'dem.tif' is XML (a VRT?)"),
+    ],
+)
+def test_configuration_and_hostile_files_fail_in_one_line(tmp_path, env, args, reason):
+    (tmp_path / "blob.geojson").write_bytes(b"{\x00\x01\x02")
+    (tmp_path / "dem.tif").write_text('<VRTDataset rasterXSize="1" rasterYSize="1"/>')
+    paths = {"tmp": tmp_path, "blob": tmp_path / "blob.geojson", "vrt": tmp_path / "dem.tif"}
+    result = _run_with_env(*(a.format(**paths) for a in args), data_dir=tmp_path / "data", **env)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("atlas: error: ") and reason in lines[0], lines[0]
+    assert "Traceback" not in result.stderr

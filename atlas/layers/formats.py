@@ -63,6 +63,8 @@ def _check_json(path: Path) -> None:
     _refuse_markup(path, head, "GeoJSON")
     if not head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{"):
         raise HostileInput(f"'{path.name}' is not a JSON object (GeoJSON expected): refused")
+    if b"\x00" in head:  # JSON text never holds a NUL byte (RFC 8259 §7)
+        raise HostileInput(f"'{path.name}' is binary, not GeoJSON: refused")
     # GDAL's GDALG driver reads a JSON object naming a pipeline of other files and URLs; it is
     # not registered in the sandbox, and a JSON object with that key is never a GeoJSON.
     if re.search(rb'"\s*type\s*"\s*:\s*"\s*gdal_streamed_alg', head):
