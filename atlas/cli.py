@@ -12,6 +12,7 @@ from typing import Annotated
 
 import pydantic
 import typer
+from pydantic_settings import BaseSettings
 
 from atlas.audit.cli import audit_app
 from atlas.auth.cli import keys_app
@@ -180,20 +181,23 @@ def main() -> None:
 
 def _settings_error(exc: pydantic.ValidationError) -> str:
     """The first bad setting as ATLAS_NAME: reason."""
-    first = exc.errors()[0] if exc.errors() else {}
-    where = "_".join(str(part) for part in first.get("loc", ()))
+    details = exc.errors()
+    if not details:
+        return "invalid settings"
+    first = details[0]
+    where = "_".join(str(part) for part in first["loc"])
     # Each concern has its own prefix (ATLAS_INGEST_, ATLAS_AUTH_…): name the variable as set.
-    models = [f.annotation for f in Settings.model_fields.values()]
-    env_prefix = next(
-        (
-            m.model_config.get("env_prefix", "")
-            for m in models
-            if getattr(m, "__name__", "") == exc.title
-        ),
-        "ATLAS_",
-    )
+    env_prefix = "ATLAS_"
+    for field in Settings.model_fields.values():
+        model = field.annotation
+        if (
+            isinstance(model, type)
+            and issubclass(model, BaseSettings)
+            and model.__name__ == exc.title
+        ):
+            env_prefix = str(model.model_config.get("env_prefix", ""))
     prefix = f"{env_prefix}{where}".upper() + ": " if where else ""
-    return f"{prefix}{first.get('msg', 'invalid value')}"
+    return f"{prefix}{first['msg']}"
 
 
 if __name__ == "__main__":
