@@ -112,3 +112,24 @@ class StoreTimeout(StoreUnavailable):
     """A statement ran past ATLAS_STATEMENT_TIMEOUT_MS: the caller may narrow the request."""
 
     public = "the request took too long to answer: narrow it (bbox, filter, limit) or retry later"
+
+
+class PayloadTooLarge(InvalidInput):
+    """A request body over ATLAS_BODY_MAX_BYTES (RFC 9110 section 15.5.14)."""
+
+    status = 413
+    code = "PayloadTooLarge"
+
+
+class UnsupportedMediaType(InvalidInput):
+    """A request body that is not JSON where JSON is expected (RFC 9110 section 15.5.16)."""
+
+    status = 415
+    code = "UnsupportedMediaType"
+
+
+class RequestCancelled(AtlasError):
+    """The client went away: its database work was interrupted (nobody reads the answer)."""
+
+    status = 499  # nginx's "client closed request"; never reaches a client
+    code = "ClientClosedRequest"

@@ -181,6 +181,26 @@ class ExtractSettings(BaseSettings):
     communes_code_field: str = Field(default="code", description="INSEE code field of that file")
 
 
+class BodySettings(BaseSettings):
+    """Request bodies (every POST/PUT/PATCH route takes JSON): refused past these caps."""
+
+    model_config = SettingsConfigDict(env_prefix="ATLAS_BODY_", extra="ignore")
+
+    max_bytes: int = Field(default=1024 * 1024, ge=1024, description="size cap of a body; 413")
+    max_depth: int = Field(
+        default=64, ge=4, le=1000, description="nesting cap of arrays and objects; 400"
+    )
+
+
+class TileSettings(BaseSettings):
+    """The budget of one vector tile: above it, the smallest features are left out."""
+
+    model_config = SettingsConfigDict(env_prefix="ATLAS_TILE_", extra="ignore")
+
+    max_features: int = Field(default=10_000, ge=1, description="features in one tile")
+    max_bytes: int = Field(default=500_000, ge=10_000, description="encoded size of one tile")
+
+
 class Settings(BaseSettings):
     """All settings of one Atlas deployment."""
 
@@ -194,3 +214,5 @@ class Settings(BaseSettings):
     limits: LimitSettings = Field(default_factory=LimitSettings)
     caps: CapSettings = Field(default_factory=CapSettings)
     extracts: ExtractSettings = Field(default_factory=ExtractSettings)
+    bodies: BodySettings = Field(default_factory=BodySettings)
+    tiles: TileSettings = Field(default_factory=TileSettings)

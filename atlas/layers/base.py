@@ -124,6 +124,9 @@ class VectorLayer:
     standard: str
     geometry_classification: Classification = Classification.PUBLIC
     grants: dict[str, TierGrant] = field(default_factory=dict)  # tier -> grant; absent: default
+    # The lowest zoom its vector tiles are served at: a dense layer below it would be megabytes
+    # of features too small to see (TileJSON minzoom; lower tiles are a 404).
+    min_zoom: int = 0
     kind: Literal["vector"] = "vector"
 
     def field(self, name: str) -> FieldSpec:

@@ -237,4 +237,6 @@ LAYER = VectorLayer(
     standard="Etalab cadastre (PCI vecteur, DGFiP); EDIGÉO",
     # Parcels are not public (DESIGN tier table); partners see their outline with id and area.
     geometry_classification=Classification.BUSINESS,
+    # 41,000 demo parcels: a z13 tile holds up to ~4,800 of them (440 kB with every field).
+    min_zoom=13,
 )

@@ -35,6 +35,7 @@ from atlas.stores.base import (
     FeaturePage,
     FeatureQuery,
     FeatureStore,
+    MvtTile,
     all_of,
     check_fields,
     query_field_names,
@@ -47,11 +48,17 @@ class Policy:
     """Long-lived: the store, rasters and audit log, and the caches keyed by tier and version."""
 
     def __init__(
-        self, store: FeatureStore, rasters: RasterCatalog | None, audit: AuditLog | None
+        self,
+        store: FeatureStore,
+        rasters: RasterCatalog | None,
+        audit: AuditLog | None,
+        *,
+        tile_budget: policy_tiles.TileBudget | None = None,
     ) -> None:
         self.store = store
         self.rasters = rasters
         self.audit = audit
+        self.tile_budget = tile_budget or policy_tiles.TileBudget()
         self._extents: dict[tuple[str, str, int], tuple[int, tuple | None]] = {}
         self._lock = threading.Lock()
 
@@ -226,31 +233,48 @@ class Gate:
             )
         return frame
 
-    def tile(self, collection_id: str, tile: TileXYZ, *, properties: tuple[str, ...] = ()) -> bytes:
-        """An MVT of what the caller sees of the collection in z/x/y."""
+    def tile_min_zoom(self, collection_id: str) -> int:
+        """The lowest zoom the collection's tiles are served at (the layer declares it)."""
+        self.view(collection_id)
+        return catalog()[collection_id].min_zoom
+
+    def tile(
+        self, collection_id: str, tile: TileXYZ, *, properties: tuple[str, ...] = ()
+    ) -> MvtTile:
+        """An MVT of what the caller sees of the collection in z/x/y, within the tile budget."""
         view = self.view(collection_id)
         check_fields(view.fields, properties)
+        min_zoom = self.tile_min_zoom(collection_id)
+        if tile.z < min_zoom:
+            raise NotFound(f"'{collection_id}' has tiles from zoom {min_zoom} (TileJSON minzoom)")
         if view.geometry == "absent":
-            return b""
+            return MvtTile(b"", 0, 0)
         if view.geometry == "exact":
             # The tier's rows as the store's SQL filter: ST_AsMVT never sees the others.
-            data = self._store.tile(
-                collection_id, tile, properties=properties, filter=all_of(*view.rows)
-            )
+            rows = all_of(*view.rows)
+
+            def render(limit: int) -> MvtTile:
+                return self._store.tile(
+                    collection_id, tile, properties=properties, filter=rows, limit=limit
+                )
         else:
             # Generalised geometry: encoded from the gate's own query, so the exact geometry
             # never reaches the tile encoder.
             frame = self._tile_frame(view, tile, properties)
-            data = policy_tiles.encode(collection_id, frame, tile, properties)
+
+            def render(limit: int) -> MvtTile:
+                return policy_tiles.encode(collection_id, frame, tile, properties, limit=limit)
+
+        mvt = policy_tiles.within_budget(render, self._policy.tile_budget)
         if view.audited(properties):
             self._record(
                 "tile",
                 collection_id,
-                policy_tiles.count_features(data, collection_id),
+                mvt.features,
                 policy_tiles.tile_area_wkt(tile),
                 self._detail(view, properties),
             )
-        return data
+        return mvt
 
     # -- helpers --------------------------------------------------------------------------
 

@@ -1,12 +1,22 @@
-"""Vector tiles built from a gate's own query, for views the store cannot tile by itself.
+"""Vector tiles: the budget every tile keeps, and tiles of views the store cannot tile by itself.
+
+Every tile the gate serves stays within a :class:`TileBudget` (``ATLAS_TILE_MAX_FEATURES`` and
+``_MAX_BYTES``): the store keeps the largest features up to the feature cap, and
+:func:`within_budget` lowers that cap until the encoded bytes fit too, so a dense tile loses its
+smallest features first and says how many (``MvtTile.dropped``).
 
 When a tier sees generalised geometry, the store's ``ST_AsMVT`` would encode the exact one; so
-those tiles are encoded here, from features that already went through the view. Tile bounds
-come from morecantile's WebMercatorQuad, the OGC TileMatrixSet the API serves.
+those tiles are encoded here (:func:`encode`), from features that already went through the view,
+with the same per-zoom simplification and largest-first cap as the stores' SQL
+(``atlas.stores.mvt``). Tile bounds come from morecantile's WebMercatorQuad, the OGC
+TileMatrixSet the API serves.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import cache
 
 import geopandas as gpd
@@ -16,10 +26,30 @@ import shapely
 from pyproj import Transformer
 from shapely.geometry import box
 
+from atlas.stores.base import MvtTile
+from atlas.stores.mvt import BUFFER, tolerance_m
 from atlas.types import BBox, TileXYZ
 
 EXTENT = 4096
-BUFFER = 64  # tile units kept around the tile so that lines and outlines join across tiles
+
+
+@dataclass(frozen=True, slots=True)
+class TileBudget:
+    """The most one tile may hold (``ATLAS_TILE_MAX_FEATURES``, ``ATLAS_TILE_MAX_BYTES``)."""
+
+    max_features: int = 10_000
+    max_bytes: int = 500_000
+
+
+def within_budget(render: Callable[[int], MvtTile], budget: TileBudget) -> MvtTile:
+    """``render(limit)`` with the largest ``limit`` whose tile fits the budget's bytes too."""
+    tile = render(budget.max_features)
+    while len(tile.data) > budget.max_bytes:
+        # Bytes grow about linearly with features: aim 10 % under, and always drop some, so
+        # that the loop ends (an empty tile fits any budget).
+        estimate = int(tile.features * budget.max_bytes / len(tile.data) * 0.9)
+        tile = render(max(0, min(estimate, tile.features - 1)))
+    return tile
 
 
 @cache
@@ -54,46 +84,52 @@ def tile_area_wkt(tile: TileXYZ) -> str:
     return shapely.to_wkt(box(b.xmin, b.ymin, b.xmax, b.ymax), rounding_precision=1)
 
 
-def encode(
-    collection_id: str, frame: gpd.GeoDataFrame, tile: TileXYZ, properties: tuple[str, ...]
-) -> bytes:
-    """One MVT layer named after the collection; ``b""`` when nothing falls in the tile."""
+def encode(  # noqa: PLR0913 - the tile, its contents and its cap
+    collection_id: str,
+    frame: gpd.GeoDataFrame,
+    tile: TileXYZ,
+    properties: tuple[str, ...],
+    *,
+    limit: int | None = None,
+) -> MvtTile:
+    """One MVT layer named after the collection, the ``limit`` largest features at most."""
     frame = frame[frame.geometry.notna() & ~frame.geometry.is_empty]
     if frame.empty:
-        return b""
+        return MvtTile(b"", 0, 0)
     bounds = tile_bounds_3857(tile)
     pad = (bounds[2] - bounds[0]) * BUFFER / EXTENT
     clip = box(bounds[0] - pad, bounds[1] - pad, bounds[2] + pad, bounds[3] + pad)
     mercator = frame.to_crs("EPSG:3857")
-    features = []
-    for row, geometry in zip(
-        mercator[["id", *properties]].itertuples(index=False), mercator.geometry, strict=True
-    ):
-        clipped = geometry.intersection(clip)
-        if clipped.is_empty:
-            continue
-        values = dict(zip(["id", *properties], row, strict=True))
-        features.append(
-            {"geometry": clipped, "properties": {k: _mvt_value(v) for k, v in values.items()}}
-        )
+    # As the stores' SQL does: simplified at one tile unit, clipped, largest first, then ids.
+    tolerance = tolerance_m(tile.z, EXTENT)
+    geometries = mercator.geometry.simplify(tolerance, preserve_topology=False).intersection(clip)
+    records = mercator[["id", *properties]].to_dict("records")
+    candidates = [(g, r) for g, r in zip(geometries, records, strict=True) if not g.is_empty]
+    candidates.sort(key=lambda c: (-_size(c[0]), str(c[1]["id"])))
+    kept = sorted(candidates[:limit], key=lambda c: str(c[1]["id"]))  # id order, as in SQL
+    features = [
+        {"geometry": g, "properties": {k: _mvt_value(v) for k, v in r.items()}} for g, r in kept
+    ]
     if not features:
-        return b""
-    return mapbox_vector_tile.encode(
+        return MvtTile(b"", 0, len(candidates))
+    data = mapbox_vector_tile.encode(
         [{"name": collection_id, "features": features}],
         default_options={"quantize_bounds": bounds, "extents": EXTENT},
     )
+    return MvtTile(data, len(features), len(candidates))
+
+
+def _size(geometry: shapely.Geometry) -> float:
+    return geometry.area or geometry.length  # polygons by area, lines by length, points 0
 
 
 def _mvt_value(value: object) -> object:
-    # MVT values are strings, numbers or booleans; dates and other objects travel as text.
+    # MVT values are strings, numbers or booleans; dates and other objects travel as text, in
+    # the ISO 8601 forms the stores' SQL writes (datetimes in UTC).
     if value is None or isinstance(value, bool | int | float | str):
         return value
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
     return str(value)
-
-
-def count_features(data: bytes, collection_id: str) -> int:
-    """How many features an MVT holds in the collection's layer (for the audit log)."""
-    if not data:
-        return 0
-    decoded = mapbox_vector_tile.decode(data)
-    return len(decoded.get(collection_id, {}).get("features", []))

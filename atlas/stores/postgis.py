@@ -28,11 +28,13 @@ import sqlalchemy as sa
 from geoalchemy2 import Geometry
 from sqlalchemy.dialects import postgresql as pg
 
+from atlas import cancel
 from atlas.errors import (
     AtlasError,
     EmptyCollection,
     InvalidInput,
     NotFound,
+    RequestCancelled,
     StoreTimeout,
     StoreUnavailable,
     UnknownCollection,
@@ -47,6 +49,7 @@ from atlas.stores.base import (
     Feature,
     FeaturePage,
     FeatureQuery,
+    MvtTile,
     VersionBatch,
     VersionInfo,
     batch_collections,
@@ -58,6 +61,7 @@ from atlas.stores.base import (
     staged_collection,
 )
 from atlas.stores.frames import WKB_COLUMN, features_frame, frame_select
+from atlas.stores.mvt import MvtDialect, mvt_sql
 from atlas.stores.sql import quote, version_table
 from atlas.stores.where import Where, WhereBuilder, order_by, python_value
 from atlas.types import STORAGE_EPSG, TileXYZ
@@ -74,6 +78,13 @@ _UNAVAILABLE = "store unavailable, retry later"
 _VALUE_ERRORS = ("22", "42883", "42804")
 # Connection exceptions (08), operator intervention (57P: shutdown, restart), too many connections.
 _DOWN_ERRORS = ("08", "57P", "53300")
+_MVT = MvtDialect(
+    envelope="ST_TileEnvelope(:z, :x, :y)",
+    bounds="ST_TileEnvelope(:z, :x, :y)",
+    date_text="({})::text",
+    datetime_text="""to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')""",
+    name=":name",
+)
 
 
 def engine_url(url: str) -> str:
@@ -267,25 +278,28 @@ class PostgisStore:
         properties: tuple[str, ...] = (),
         extent: int = 4096,
         filter: Expression | None = None,
-    ) -> bytes:
-        """An MVT (one layer named after the collection) for z/x/y, ``filter`` applied; ``b""`` when empty."""
+        limit: int | None = None,
+    ) -> MvtTile:
+        """An MVT (one layer named after the collection) for z/x/y, ``filter`` applied, at most
+        ``limit`` features (the largest); empty ``data`` when nothing falls in the tile."""
         layer = self._layer(collection_id)
         check_fields(layer.fields, [*properties, *expression_fields(filter)])
         where = self._builder(layer).build_filter(filter)
-        view = self._view(collection_id)
-        attrs = ", ".join(["feature_id AS id", *(quote(p) for p in properties if p != "id")])
-        envelope = "ST_TileEnvelope(:z, :x, :y)"
         # ``&&`` on geom_3857 uses its GiST index; a 64-pixel buffer keeps strokes seamless.
-        sql = (
-            "SELECT ST_AsMVT(t, :name, :extent, 'mvt_geom__') FROM ("  # noqa: S608
-            f" SELECT {attrs}, ST_AsMVTGeom(geom_3857, {envelope}, :extent, 64, true) AS mvt_geom__"
-            f" FROM {view} WHERE geom_3857 && {envelope} AND {where.sql}) t"
-            " WHERE mvt_geom__ IS NOT NULL"
+        sql = mvt_sql(
+            layer,
+            properties,
+            tile=tile,
+            table=self._view(collection_id),
+            where=where.sql,
+            dialect=_MVT,
+            extent=extent,
+            limit=limit,
         )
-        params = {"z": tile.z, "x": tile.x, "y": tile.y, "name": collection_id, "extent": extent}
+        params = {"z": tile.z, "x": tile.x, "y": tile.y, "name": collection_id}
         with self._reading(collection_id) as conn:
-            data = conn.execute(sa.text(sql), params | _bound(where)).scalar_one_or_none()
-        return bytes(data) if data else b""
+            data, kept, matched = conn.execute(sa.text(sql), params | _bound(where)).one()
+        return MvtTile(bytes(data) if kept else b"", int(kept), int(matched))
 
     def versions(self, collection_id: str) -> list[VersionInfo]:
         """Every complete version, newest first."""
@@ -364,6 +378,11 @@ class PostgisStore:
             "report": report.as_dict() | {"version": version},
             "schema": _schema_document(layer),
         }
+
+    @property
+    def connections_in_use(self) -> int:
+        """Pooled connections lent out right now (health checks; tests prove none leaks)."""
+        return int(self._engine.pool.checkedout())
 
     def close(self) -> None:
         """Release every pooled connection."""
@@ -497,7 +516,7 @@ class PostgisStore:
     @contextmanager
     def _connection(self) -> Iterator[sa.Connection]:
         self._ensure_ready()
-        with _translated("read"), self._engine.connect() as conn:
+        with _translated("read"), self._engine.connect() as conn, _interruptible(conn):
             yield conn
 
     @contextmanager
@@ -505,7 +524,11 @@ class PostgisStore:
         """A connection for a query on the collection's view; client values may be wrong."""
         self._ensure_ready()
         try:
-            with _translated("query", client_values=True), self._engine.connect() as conn:
+            with (
+                _translated("query", client_values=True),
+                self._engine.connect() as conn,
+                _interruptible(conn),
+            ):
                 yield conn
         except _NoView:
             raise EmptyCollection(collection_id) from None
@@ -578,6 +601,9 @@ def _translated(action: str, *, client_values: bool = False) -> Iterator[None]:
 def _translate(err: Exception, action: str, client_values: bool) -> Exception:
     orig = getattr(err, "orig", None) or err
     state = getattr(orig, "sqlstate", None) or ""
+    if state == "57014" and cancel.cancelled():  # query_canceled by our cancel request
+        log.info("postgis %s cancelled: the client went away", action)
+        return RequestCancelled("the client closed the request")
     if state == "42P01" and client_values:
         return _NoView()  # a collection not ingested yet: expected, not worth a warning
     log.warning("postgis %s failed (sqlstate %s): %s", action, state or "-", str(orig).strip())
@@ -589,6 +615,20 @@ def _translate(err: Exception, action: str, client_values: bool) -> Exception:
     if down or state.startswith(_DOWN_ERRORS) or getattr(err, "connection_invalidated", False):
         return StoreUnavailable(_UNAVAILABLE)
     return AtlasError("the store failed to answer")
+
+
+@contextmanager
+def _interruptible(conn: sa.Connection) -> Iterator[None]:
+    """While the block runs, an abandoned request cancels the connection's running statement.
+
+    The cancel request reaches the server on a connection of its own (libpq's cancel key); the
+    statement fails with 57014, the transaction rolls back when the connection goes back to the
+    pool, and a cancel arriving between statements is ignored by the server (an idle backend
+    discards it), so the connection is reused clean.
+    """
+    raw = conn.connection.dbapi_connection
+    with cancel.interruptible(lambda: raw.cancel_safe(timeout=5)):
+        yield
 
 
 def _create_extension(conn: sa.Connection) -> None:

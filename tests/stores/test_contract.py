@@ -12,7 +12,7 @@ import shapely
 from pyproj import Transformer
 
 from atlas.errors import EmptyCollection, InvalidInput, NotFound, UnknownCollection
-from atlas.stores.base import Comparison, FeatureQuery, SortKey
+from atlas.stores.base import Comparison, FeatureQuery, MvtTile, SortKey
 from atlas.types import BBox, TileXYZ
 from tests.stores.fixtures import CONTRACT_LAYER, contract_frame, contract_report
 
@@ -159,7 +159,7 @@ def test_tile_matches_source_features(loaded, frame):
     tms = morecantile.tms.get("WebMercatorQuad")
     lon, lat = Transformer.from_crs(2154, 4326, always_xy=True).transform(655_600, 6_835_600)
     tile = tms.tile(lon, lat, 15)
-    data = loaded.tile(CID, TileXYZ(tile.z, tile.x, tile.y), properties=("site_id",))
+    data = loaded.tile(CID, TileXYZ(tile.z, tile.x, tile.y), properties=("site_id",)).data
     decoded = mapbox_vector_tile.decode(data)
     features = decoded[CID]["features"]
     got = sorted(f["properties"]["id"] for f in features)
@@ -173,7 +173,7 @@ def test_tile_matches_source_features(loaded, frame):
 
 
 def test_tile_outside_data_is_empty(loaded):
-    assert loaded.tile(CID, TileXYZ(10, 0, 0)) == b""
+    assert loaded.tile(CID, TileXYZ(10, 0, 0)) == MvtTile(b"", 0, 0)
 
 
 def test_new_version_replaces_and_history_is_kept(loaded, frame):

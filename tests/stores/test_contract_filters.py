@@ -282,20 +282,20 @@ def test_tile_row_filter_drops_the_rows_it_excludes(loaded, frame):
     envelope = shapely.box(b.left, b.bottom, b.right, b.top)
     in_tile = frame[frame.geometry.to_crs(3857).intersects(envelope)]
     on_market = In("terr_nom", ("Les Épinettes", "Saint-Éloi", "x' OR '1'='1"))
-    data = loaded.tile(CID, tile, properties=("terr_nom",), filter=on_market)
+    data = loaded.tile(CID, tile, properties=("terr_nom",), filter=on_market).data
     features = mapbox_vector_tile.decode(data)[CID]["features"]
     got = sorted(f["properties"]["id"] for f in features)
     expected = matching_ids(in_tile, on_market, "terr_id")
     assert got == expected and expected
     assert len(expected) < len(in_tile)  # the filter did exclude rows of this tile
     assert {f["properties"]["terr_nom"] for f in features} <= set(on_market.values)
-    unfiltered = mapbox_vector_tile.decode(loaded.tile(CID, tile))[CID]["features"]
+    unfiltered = mapbox_vector_tile.decode(loaded.tile(CID, tile).data)[CID]["features"]
     assert len(unfiltered) == len(in_tile)
     spatial = And(on_market, SpatialPredicate("intersects", AREA))
-    data = loaded.tile(CID, tile, filter=spatial)
+    data = loaded.tile(CID, tile, filter=spatial).data
     got = sorted(f["properties"]["id"] for f in mapbox_vector_tile.decode(data)[CID]["features"])
     assert got == matching_ids(in_tile, spatial, "terr_id")
-    assert loaded.tile(CID, tile, filter=In("terr_nom", ())) == b""
+    assert loaded.tile(CID, tile, filter=In("terr_nom", ())).data == b""
 
 
 def _page_frame(page, names):

@@ -312,7 +312,7 @@ def test_tile_holds_the_features_intersecting_it(store, zoom):
     tile = tms.tile(*to_wgs84.transform(ORIGIN[0] + 1500, ORIGIN[1] + 1500), zoom)
     data = store.tile(
         POINTS.collection_id, TileXYZ(tile.z, tile.x, tile.y), properties=("SIRET",), extent=512
-    )
+    ).data
     layer = mapbox_vector_tile.decode(data)[POINTS.collection_id]
     b = tms.xy_bounds(tile)
     projected = frame.geometry.to_crs(3857)

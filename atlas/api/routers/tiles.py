@@ -23,6 +23,9 @@ Base = Annotated[str, Depends(base_url)]
 MVT = "application/vnd.mapbox-vector-tile"
 TMS_ID = "WebMercatorQuad"
 MIN_ZOOM, MAX_ZOOM = 0, 22
+# What the tile budget did (ATLAS_TILE_MAX_FEATURES, _MAX_BYTES): features kept, and left out.
+FEATURES_HEADER = "Atlas-Tile-Features"
+DROPPED_HEADER = "Atlas-Tile-Dropped"
 
 
 def _check_tms(tms: str) -> None:
@@ -77,7 +80,7 @@ def tilejson(
         "tilejson": "3.0.0",
         "name": info.title,
         "tiles": [f"{base}/collections/{collectionId}/tiles/{TMS_ID}/{{z}}/{{x}}/{{y}}"],
-        "minzoom": MIN_ZOOM,
+        "minzoom": gate.tile_min_zoom(collectionId),
         "maxzoom": MAX_ZOOM,
         "bounds": wgs84_bbox(info.bbox) or [-180, -85.05, 180, 85.05],
         "vector_layers": [{"id": collectionId, "fields": fields}],
@@ -89,7 +92,15 @@ def tilejson(
     operation_id="getTile",
     summary="One vector tile",
     response_class=Response,
-    responses={200: {"content": {MVT: {}}}, 204: {"description": "no feature in the tile"}},
+    responses={
+        200: {
+            "content": {MVT: {}},
+            "description": f"the tile; {FEATURES_HEADER} says how many features it holds and"
+            f" {DROPPED_HEADER} how many the tile budget left out (the smallest)",
+        },
+        204: {"description": "no feature in the tile"},
+        404: {"description": "unknown collection, or a zoom below the collection's minzoom"},
+    },
 )
 def get_tile(  # noqa: PLR0913
     collectionId: str,  # noqa: N803
@@ -102,13 +113,14 @@ def get_tile(  # noqa: PLR0913
         str | None, Query(description="fields to put in the tile, comma-separated")
     ] = None,
 ) -> Response:
-    """An MVT tile; 204 when nothing the caller sees falls in it."""
+    """An MVT tile within the tile budget; 204 when nothing the caller sees falls in it."""
     _check_tms(tileMatrixSetId)
     if not MIN_ZOOM <= z <= MAX_ZOOM:
         raise InvalidInput(f"z: must be between {MIN_ZOOM} and {MAX_ZOOM}")
     gate.collection(collectionId)
     names = tuple(n.strip() for n in (properties or "").split(",") if n.strip())
-    data = gate.tile(collectionId, TileXYZ(z, x, y), properties=names)
-    if not data:
-        return Response(status_code=204)
-    return Response(content=data, media_type=MVT)
+    mvt = gate.tile(collectionId, TileXYZ(z, x, y), properties=names)
+    headers = {FEATURES_HEADER: str(mvt.features), DROPPED_HEADER: str(mvt.dropped)}
+    if not mvt.data:
+        return Response(status_code=204, headers=headers)
+    return Response(content=mvt.data, media_type=MVT, headers=headers)
