@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, IPvAnyNetwork, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class StoreSettings(BaseSettings):
@@ -81,10 +82,35 @@ class ApiSettings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     default_limit: int = Field(default=100, ge=1)
     max_limit: int = Field(default=10_000, ge=1)
-    public_url: str | None = None
+    public_url: str | None = Field(
+        default=None,
+        description="the URL clients reach the API at (https://atlas.example.org/geo); every link",
+    )
+    # Only these peers may say, through Host and X-Forwarded-Host/-Proto/-For, which URL the
+    # client used and who the client is (atlas.api.forwarded); anyone else could forge them.
+    trusted_proxies: Annotated[tuple[IPvAnyNetwork, ...], NoDecode] = Field(
+        default=(), description="addresses or networks of the reverse proxies, comma-separated"
+    )
     public_max_age: int = Field(
         default=60, ge=0, description="Cache-Control max-age of responses to public callers"
     )
+
+    @field_validator("public_url")
+    @classmethod
+    def _absolute_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        url = urlsplit(value.strip())
+        if url.scheme not in ("http", "https") or not url.hostname or url.query or url.fragment:
+            raise ValueError("ATLAS_PUBLIC_URL must be an http(s)://host[:port][/path] URL")
+        return url.geturl().rstrip("/")
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(v.strip() for v in value.split(",") if v.strip())
+        return value
 
 
 class AuthSettings(BaseSettings):

@@ -15,6 +15,7 @@ from fastapi.staticfiles import StaticFiles
 
 from atlas import __version__
 from atlas.api.cache_headers import TierCacheHeaders
+from atlas.api.forwarded import ForwardedHeaders
 from atlas.api.html import STATIC_DIR
 from atlas.api.limits import RateLimiter
 from atlas.api.request_ids import RequestIds
@@ -78,6 +79,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _install_api_browser(app)
     _install_error_handlers(app)
     app.add_middleware(TierCacheHeaders, public_max_age=settings.api.public_max_age)
+    # Scheme, Host and client address settled before any route or limit reads them.
+    app.add_middleware(
+        ForwardedHeaders,
+        public_url=settings.api.public_url,
+        trusted_proxies=settings.api.trusted_proxies,
+        fallback_host=f"{settings.api.host}:{settings.api.port}",
+    )
     app.add_middleware(RequestIds)  # outermost: the id exists before any other code runs
     return app
 

@@ -69,8 +69,8 @@ def _authenticate(request: Request, token: str) -> Principal:
 def client_address(request: Request) -> str:
     """The client's IP address as the server sees it.
 
-    Behind a reverse proxy, run uvicorn with ``--proxy-headers --forwarded-allow-ips`` naming the
-    proxy: X-Forwarded-For is read here only through that trust, since a client can forge it.
+    Behind a reverse proxy, list it in ``ATLAS_TRUSTED_PROXIES``: ``atlas.api.forwarded`` then
+    takes the client from its X-Forwarded-For, which a client could forge to anyone else.
     """
     return request.client.host if request.client else "unknown"
 

@@ -4,10 +4,19 @@ Geometry is stored in Lambert-93. A response can be asked in CRS84 (lon/lat, the
 Part 1 requires), EPSG:4326 (latitude first: the EPSG definition's axis order, which Part 2
 requires servers to honour), Lambert-93, the CC49 conic zone used by Essonne's surveyors
 (EPSG:3949), or Web Mercator. ``bbox`` values follow the axis order of ``bbox-crs``.
+
+A bbox is cut to where the data can be before it is reprojected: Lambert-93 is defined over
+metropolitan France only, and the whole-world box that a GIS client zoomed out sends
+(``-180,-90,180,90``) does not reproject to a box around France (pyproj gives one that starts
+6,000 km north of it). So a box is first clipped to the area of use of both its CRS and
+Lambert-93; in a geographic CRS a box whose west edge is east of its east edge crosses the
+antimeridian (OGC API Features Part 1, 7.15.3) and means its two halves.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 
@@ -15,7 +24,7 @@ import shapely
 from pyproj import CRS, Transformer
 from shapely.geometry.base import BaseGeometry
 
-from atlas.errors import UnknownCRS
+from atlas.errors import InvalidInput, UnknownCRS
 from atlas.types import STORAGE_CRS, BBox
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
@@ -89,14 +98,97 @@ def to_storage(geometry: BaseGeometry, source: ApiCRS) -> BaseGeometry:
     return shapely.transform(geometry, lambda xy: _apply(transformer, xy))
 
 
-def bbox_to_storage(values: tuple[float, float, float, float], source: ApiCRS) -> BBox:
-    """A bbox in ``source``'s axis order as a Lambert-93 box containing it (densified edges)."""
-    a, b, c, d = values
+Box = tuple[float, float, float, float]
+
+
+def bbox_parts(
+    values: Sequence[float], source: ApiCRS, *, parameter: str = "bbox", strict: bool = False
+) -> tuple[Box, ...]:
+    """The parts of a bbox (in ``source``'s axis order) where Lambert-93 data can lie, in that
+    order: two when it crosses the antimeridian, none when it lies outside; ``strict`` refuses
+    empty boxes (an area), else a zero-width box is a point or a line."""
+    if len(values) != 4 or not all(math.isfinite(v) for v in values):
+        raise InvalidInput(f"{parameter}: expected 4 finite numbers")
     if source.is_storage:
-        return BBox(a, b, c, d)
-    transformer = _transformer(source.code, STORAGE_CRS)
-    xmin, ymin, xmax, ymax = transformer.transform_bounds(a, b, c, d, densify_pts=21)
-    return BBox(xmin, ymin, xmax, ymax)
+        _ordered(values, parameter, strict)
+        return (tuple(values),)  # type: ignore[return-value]
+    if not source.crs.is_geographic:
+        _ordered(values, parameter, strict)
+        return _clipped_projected(tuple(values), source, strict)  # type: ignore[arg-type]
+    return _geographic_parts(tuple(values), source, parameter, strict)  # type: ignore[arg-type]
+
+
+def _geographic_parts(values: Box, source: ApiCRS, parameter: str, strict: bool) -> tuple[Box, ...]:
+    lat_first = source.code == "EPSG:4326"
+    a, b, c, d = values
+    west, south, east, north = (b, a, d, c) if lat_first else (a, b, c, d)
+    order = "lat,lon" if lat_first else "lon,lat"
+    if not all(-90 <= v <= 90 for v in (south, north)) or not all(
+        -180 <= v <= 180 for v in (west, east)
+    ):
+        raise InvalidInput(f"{parameter}: out of range for {source.code} (axis order {order})")
+    if south > north:
+        raise InvalidInput(f"{parameter}: the lower corner must come first (min <= max latitude)")
+    if strict and (south == north or west == east):
+        raise InvalidInput(f"{parameter}: the area is empty")
+    # Part 1, 7.15.3: west > east is a box across the antimeridian, i.e. its two halves.
+    halves = [(west, east)] if west <= east else [(west, 180.0), (-180.0, east)]
+    w0, s0, e0, n0 = usable_area(source)
+    parts = []
+    for w, e in halves:
+        w, e, s, n = max(w, w0), min(e, e0), max(south, s0), min(north, n0)
+        if (w < e and s < n) if strict else (w <= e and s <= n):
+            parts.append((s, w, n, e) if lat_first else (w, s, e, n))
+    return tuple(parts)
+
+
+def bbox_to_storage(
+    values: Sequence[float], source: ApiCRS, *, parameter: str = "bbox"
+) -> tuple[BBox, ...]:
+    """A bbox in ``source``'s axis order as Lambert-93 boxes containing its parts (see
+    :func:`bbox_parts`), each reprojected with densified edges."""
+    boxes = []
+    for a, b, c, d in bbox_parts(values, source, parameter=parameter):
+        if source.is_storage:
+            boxes.append(BBox(a, b, c, d))
+            continue
+        transformer = _transformer(source.code, STORAGE_CRS)
+        boxes.append(BBox(*transformer.transform_bounds(a, b, c, d, densify_pts=21)))
+    return tuple(boxes)
+
+
+@cache
+def usable_area(source: ApiCRS) -> Box:
+    """Where both ``source`` and Lambert-93 are defined: lon/lat west, south, east, north."""
+    mine, storage = source.crs.area_of_use, _crs(STORAGE_CRS).area_of_use
+    if mine is None or storage is None:  # every CRS of SUPPORTED declares one
+        raise RuntimeError(f"{source.code} or {STORAGE_CRS} declares no area of use")
+    return (
+        max(mine.west, storage.west),
+        max(mine.south, storage.south),
+        min(mine.east, storage.east),
+        min(mine.north, storage.north),
+    )
+
+
+def _clipped_projected(values: Box, source: ApiCRS, strict: bool) -> tuple[Box, ...]:
+    # The usable area in the source's own coordinates (a box containing it), then the overlap.
+    x0, y0, x1, y1 = _transformer("OGC:CRS84", source.code).transform_bounds(
+        *usable_area(source), densify_pts=21
+    )
+    xmin, ymin = max(values[0], x0), max(values[1], y0)
+    xmax, ymax = min(values[2], x1), min(values[3], y1)
+    kept = (xmin < xmax and ymin < ymax) if strict else (xmin <= xmax and ymin <= ymax)
+    return ((xmin, ymin, xmax, ymax),) if kept else ()
+
+
+def _ordered(values: Sequence[float], parameter: str, strict: bool) -> None:
+    a, b, c, d = values
+    if a > c or b > d or (strict and (a == c or b == d)):
+        relation = "<" if strict else "<="
+        raise InvalidInput(
+            f"{parameter}: the lower corner must come first (min {relation} max on both axes)"
+        )
 
 
 def _apply(transformer: Transformer, xy):  # noqa: ANN001, ANN202 - shapely passes an (n, 2) array

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from typing import Any
+
+import shapely
 
 from atlas.api.crs import ApiCRS, bbox_to_storage
 from atlas.errors import InvalidInput
 from atlas.layers.base import FieldSpec
 from atlas.stores.base import Comparison, SortKey, check_fields
-from atlas.types import BBox
 
 # Query parameters the item endpoints define; any other one must be a queryable's name.
 ITEM_PARAMETERS = frozenset(
@@ -41,10 +43,15 @@ def short(text: str, size: int = 40) -> str:
     return text if len(text) <= size else text[:size] + "…"
 
 
-def parse_bbox(text: str | None, crs: ApiCRS) -> BBox | None:
-    """``bbox=a,b,c,d`` in ``crs``'s axis order, as a Lambert-93 box; None when absent."""
+def parse_bbox(text: str | None, crs: ApiCRS) -> dict[str, Any]:
+    """``bbox=a,b,c,d`` in ``crs``'s axis order as criteria of a Lambert-93 FeatureQuery.
+
+    One box is ``bbox``; the two halves of a box across the antimeridian are ``intersects``
+    (either box); a box wholly outside where the data can be is ``ids=()``, which matches no
+    feature on either store; absent, nothing.
+    """
     if text is None:
-        return None
+        return {}
     parts = text.split(",")
     if len(parts) == 6:
         raise InvalidInput("bbox: 3D boxes (6 numbers) are not supported; give 4 numbers")
@@ -56,21 +63,12 @@ def parse_bbox(text: str | None, crs: ApiCRS) -> BBox | None:
         raise InvalidInput(f"bbox: '{short(text)}' holds something that is not a number") from None
     if not all(math.isfinite(v) for v in values):
         raise InvalidInput("bbox: values must be finite numbers")
-    a, b, c, d = values
-    if a > c or b > d:
-        raise InvalidInput("bbox: the lower corner must come first (min <= max on both axes)")
-    if crs.crs.is_geographic:
-        _check_geographic(values, crs)
-    return bbox_to_storage((a, b, c, d), crs)
-
-
-def _check_geographic(values: tuple[float, ...], crs: ApiCRS) -> None:
-    lat_first = crs.code == "EPSG:4326"
-    lats = (values[0], values[2]) if lat_first else (values[1], values[3])
-    lons = (values[1], values[3]) if lat_first else (values[0], values[2])
-    if not all(-90 <= v <= 90 for v in lats) or not all(-180 <= v <= 180 for v in lons):
-        order = "lat,lon" if lat_first else "lon,lat"
-        raise InvalidInput(f"bbox: out of range for {crs.code} (axis order {order})")
+    boxes = bbox_to_storage(values, crs)
+    if not boxes:
+        return {"ids": ()}
+    if len(boxes) == 1:
+        return {"bbox": boxes[0]}
+    return {"intersects": shapely.MultiPolygon([shapely.box(*b.as_tuple()) for b in boxes])}
 
 
 def parse_limit(value: int | None, *, default: int, cap: int) -> int:

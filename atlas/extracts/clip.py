@@ -9,7 +9,6 @@ polygon, so the area is exactly the box the caller drew, not a larger Lambert-93
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,7 +17,7 @@ import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from atlas.api.crs import ApiCRS, parse_crs, to_storage
+from atlas.api.crs import ApiCRS, bbox_parts, parse_crs, to_storage
 from atlas.errors import InvalidInput, NotFound
 from atlas.extracts.communes import CommuneBoundaries
 from atlas.extracts.request import Clip
@@ -79,17 +78,17 @@ def resolve_clip(
 
 
 def _bbox_area(values: list[float], crs: ApiCRS) -> ClipArea:
-    a, b, c, d = values
-    if not all(math.isfinite(v) for v in values):
-        raise InvalidInput("clip.bbox: values must be finite numbers")
-    if a >= c or b >= d:
-        raise InvalidInput("clip.bbox: the lower corner must come first (min < max on both axes)")
-    if crs.crs.is_geographic and not all(-180 <= v <= 180 for v in values):
-        raise InvalidInput(f"clip.bbox: out of range for {crs.code}")
-    box = shapely.box(a, b, c, d)
-    if not crs.is_storage:
-        box = shapely.segmentize(box, max(c - a, d - b) / 20)  # its edges curve in Lambert-93
-    geometry = to_storage(box, crs)
+    # The same reading as the items' bbox: across the antimeridian, clipped to where data can be.
+    parts = bbox_parts(values, crs, parameter="clip.bbox", strict=True)
+    if not parts:
+        raise InvalidInput("clip.bbox: the box lies outside the area the data can cover")
+    polygons = []
+    for a, b, c, d in parts:
+        box = shapely.box(a, b, c, d)
+        if not crs.is_storage:
+            box = shapely.segmentize(box, max(c - a, d - b) / 20)  # its edges curve in Lambert-93
+        polygons.append(to_storage(box, crs))
+    geometry = polygons[0] if len(polygons) == 1 else shapely.MultiPolygon(polygons)
     return ClipArea("bbox", _checked(geometry, "clip.bbox"), {"bbox": values, "crs": crs.uri})
 
 

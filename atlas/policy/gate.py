@@ -18,8 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
-import shapely
-from shapely.geometry.base import BaseGeometry
 
 from atlas.audit.record import AuditAction, AuditLog, AuditRecord
 from atlas.errors import EmptyCollection, NotFound, UnknownCollection
@@ -27,6 +25,7 @@ from atlas.layers import catalog
 from atlas.layers.base import FieldSpec, RasterLayer
 from atlas.policy import generalised
 from atlas.policy import tiles as policy_tiles
+from atlas.policy.generalised import generalise
 from atlas.policy.rules import TierView, raster_visible, vector_view
 from atlas.policy.tiers import Principal
 from atlas.stores.base import (
@@ -66,10 +65,13 @@ class Policy:
         """A gate for one request."""
         return Gate(self, principal, request_id)
 
-    def restricted_extent(
+    def seen_extent(
         self, view: TierView, version: int
     ) -> tuple[int, tuple[float, float, float, float] | None]:
-        """Count and EPSG:2154 bbox of the rows a restricted view sees (cached per version)."""
+        """Count and EPSG:2154 bbox of the rows and geometry a view sees (cached per version).
+
+        Computed on the geometry as the tier gets it (generalised, absent), never the stored one.
+        """
         key = (view.collection_id, view.tier.value, version)
         with self._lock:
             if key in self._extents:
@@ -77,8 +79,7 @@ class Policy:
         rows = FeatureQuery(where=view.rows, properties=())
         geometries = self.store.frame(view.collection_id, rows).geometry  # one query: count too
         count = len(geometries)
-        present = geometries[geometries.notna() & ~geometries.is_empty]
-        bounds = tuple(float(v) for v in present.total_bounds) if len(present) else None
+        bounds = generalised.seen_bounds(geometries, view.geometry, view.tolerance_m)
         with self._lock:
             self._extents[key] = (count, bounds)
         return count, bounds
@@ -279,10 +280,13 @@ class Gate:
     # -- helpers --------------------------------------------------------------------------
 
     def _as_seen(self, info: CollectionInfo, view: TierView) -> CollectionInfo:
-        if not view.restricted_rows:
-            return dataclasses.replace(info, fields=view.fields)
-        count, bbox = self._policy.restricted_extent(view, info.version)
-        return dataclasses.replace(info, fields=view.fields, count=count, bbox=bbox)
+        seen = dataclasses.replace(info, fields=view.fields)
+        if view.geometry == "exact" and not view.restricted_rows:
+            return seen  # the stored count and extent are what the tier sees
+        if view.geometry == "absent" and not view.restricted_rows:
+            return dataclasses.replace(seen, bbox=None)
+        count, bbox = self._policy.seen_extent(view, info.version)
+        return dataclasses.replace(seen, count=count, bbox=bbox)
 
     def _restrict(self, view: TierView, query: FeatureQuery) -> FeatureQuery:
         """The store query: names checked against the view, its rows ANDed, its fields only."""
@@ -357,12 +361,3 @@ class Gate:
                 detail=detail,
             )
         )
-
-
-def generalise(geometry: BaseGeometry, tolerance: float) -> BaseGeometry:
-    """The geometry at the precision ``tolerance`` (m): points snapped to a grid, others simplified."""
-    if tolerance <= 0:
-        return geometry
-    if geometry.geom_type in ("Point", "MultiPoint"):
-        return shapely.set_precision(geometry, tolerance)
-    return shapely.simplify(geometry, tolerance, preserve_topology=True)

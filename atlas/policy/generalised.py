@@ -1,17 +1,22 @@
-"""Spatial criteria for a tier that sees generalised geometry, decided on that geometry.
+"""Spatial criteria, and extents, for a tier that sees generalised geometry, decided on that geometry.
 
 If a bbox were tested against the exact position, moving a small box around a business would
 reveal the position the tier is only given to 50 m. So the store is asked for candidates in a
 box grown by the tolerance, the candidates are generalised, and the bbox / intersects / distance
 criteria are applied to the generalised geometry. CQL2 spatial predicates are not offered to
-such a tier at all (``geometry`` answers like an unknown field).
+such a tier at all (``geometry`` answers like an unknown field). For the same reason the extent
+of the collection (its document, its TileJSON ``bounds``) is the extent of the generalised
+geometry: the exact one would give away the westernmost, easternmost… positions to the metre.
 """
 
 from __future__ import annotations
 
 import dataclasses
 
+import geopandas as gpd
+import numpy as np
 import shapely
+from shapely.geometry.base import BaseGeometry
 
 from atlas.stores.base import (
     And,
@@ -88,3 +93,28 @@ def matches(geometry: shapely.Geometry | None, query: FeatureQuery) -> bool:
         if not shapely.dwithin(geometry, target, distance):
             return False
     return True
+
+
+def generalise(geometry: BaseGeometry, tolerance: float) -> BaseGeometry:
+    """The geometry at the precision ``tolerance`` (m): points snapped to a grid, others simplified."""
+    if tolerance <= 0:
+        return geometry
+    if geometry.geom_type in ("Point", "MultiPoint"):
+        return shapely.set_precision(geometry, tolerance)
+    return shapely.simplify(geometry, tolerance, preserve_topology=True)
+
+
+def seen_bounds(
+    geometries: gpd.GeoSeries, treatment: str, tolerance: float
+) -> tuple[float, float, float, float] | None:
+    """The bbox of ``geometries`` as a tier treating them so sees them (None: nothing to see)."""
+    present = geometries[geometries.notna() & ~geometries.is_empty]
+    if treatment == "absent" or not len(present):
+        return None
+    if treatment == "generalised":
+        seen = np.array([generalise(g, tolerance) for g in present], dtype=object)
+        seen = seen[~shapely.is_empty(seen)]
+        if not len(seen):
+            return None
+        return tuple(float(v) for v in shapely.total_bounds(seen))  # type: ignore[return-value]
+    return tuple(float(v) for v in present.total_bounds)  # type: ignore[return-value]

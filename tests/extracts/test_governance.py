@@ -95,6 +95,53 @@ def test_bbox_clip_matches_shapely(served, tmp_path) -> None:
     assert job.metadata["clip"]["kind"] == "bbox"
 
 
+def _lonlat_area(*boxes: tuple[float, float, float, float]) -> shapely.Geometry:
+    """CRS84 boxes as one Lambert-93 area, their edges densified every 0.01°."""
+    to_l93 = Transformer.from_crs("OGC:CRS84", "EPSG:2154", always_xy=True)
+    parts = [
+        shapely.transform(
+            shapely.segmentize(shapely.box(*b), 0.01), to_l93.transform, interleaved=False
+        )
+        for b in boxes
+    ]
+    return shapely.union_all(parts)
+
+
+def test_whole_world_bbox_clip_holds_every_feature(served, tmp_path) -> None:
+    """-180,-90,180,90 is cut to where Lambert-93 is defined, not reprojected into nonsense."""
+    body = {"collections": CLIPPED, "format": "geojson", "clip": {"bbox": [-180, -90, 180, 90]}}
+    job = run(served, Tier.INTERNAL, body, tmp_path)
+    for collection_id in CLIPPED:
+        served_ids = set(_served_features(served, Tier.INTERNAL, collection_id))
+        assert set(_extracted(job, collection_id)) == served_ids, collection_id
+    assert job.metadata["clip"]["bbox"] == [-180, -90, 180, 90]
+
+
+def test_bbox_clip_across_the_antimeridian_is_its_two_halves(served, tmp_path) -> None:
+    """West edge 2.46°E, east edge 2.40°E: both halves, the strip between them left out."""
+    clip = {"bbox": [2.46, 48.3, 2.40, 48.9]}
+    collections = ["activity-plots", "parcels", "establishments"]
+    job = run(
+        served,
+        Tier.INTERNAL,
+        {"collections": collections, "format": "geojson", "clip": clip},
+        tmp_path,
+    )
+    # The halves within France (Lambert-93's area of use), far enough from the data
+    # that the densification of their curved edges plays no part.
+    area = _lonlat_area((2.46, 48.3, 10.0, 48.9), (-9.0, 48.3, 2.40, 48.9))
+    for collection_id in collections:
+        expected = _oracle(_served_features(served, Tier.INTERNAL, collection_id), area)
+        got = _extracted(job, collection_id)
+        assert expected and set(got) == set(expected), collection_id
+        # Meridians are straight in Lambert-93: cuts along them agree to the millimetre.
+        for fid, geometry in got.items():
+            assert shapely.hausdorff_distance(geometry, expected[fid]) < 1e-3, fid
+    strip = _lonlat_area((2.41, 48.3, 2.45, 48.9))
+    every = _served_features(served, Tier.INTERNAL, "parcels")
+    assert [f for f, g in every.items() if g.within(strip)], "parcels lie in the strip"
+
+
 def test_commune_clip_matches_shapely(served, tmp_path) -> None:
     body = {"collections": CLIPPED, "format": "geojson", "clip": {"commune": "91228"}}
     job = run(served, Tier.INTERNAL, body, tmp_path)
@@ -291,7 +338,11 @@ def test_one_audit_record_per_collection_and_none_for_estimates(served, tmp_path
             },
             "not valid",
         ),
-        ({"collections": ["services"], "clip": {"bbox": [3, 48, 2, 49]}}, "lower corner"),
+        # Latitudes inverted (west > east alone is a box across the antimeridian).
+        ({"collections": ["services"], "clip": {"bbox": [2, 49, 3, 48]}}, "lower corner"),
+        ({"collections": ["services"], "clip": {"bbox": [2, 48, 2, 49]}}, "area is empty"),
+        ({"collections": ["services"], "clip": {"bbox": [100, 10, 110, 20]}}, "outside the area"),
+        ({"collections": ["services"], "clip": {"bbox": [2, -91, 3, 49]}}, "out of range"),
     ],
 )
 def test_invalid_requests_say_what_is_wrong(served, body, words) -> None:

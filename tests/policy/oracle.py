@@ -51,6 +51,11 @@ HIDDEN_FIELDS: dict[Tier, frozenset[str]] = {
     Tier.INTERNAL: frozenset(),
 }
 ON_THE_MARKET = ("en vente", "en vente avec contraintes")
+# Collections a tier sees at a coarser precision, and that precision in metres (DESIGN: the
+# public map places a business within its park, "50 m positions"): points on a 50 m grid.
+GENERALISED: dict[Tier, dict[str, float]] = {Tier.PUBLIC: {"establishments": 50.0}}
+# Host names a client may write in Host / X-Forwarded-Host: no link may ever carry them.
+FORGED_HOSTS = ("forged.example", "forwarded.example")
 
 
 class Secrets:

@@ -6,7 +6,9 @@ by hypothesis, hidden field names and hidden rows' ids included. Every response,
 status, is searched for what ``oracle.py`` says the tier must never receive: hidden collections,
 field names, values (owners, buyers, contacts, pipe ids, off-market plots, undiffusible
 businesses), inside JSON, decoded vector tiles and error bodies alike. A hidden collection must
-answer exactly like an unknown one, and a hidden field exactly like a nonexistent one.
+answer exactly like an unknown one, and a hidden field exactly like a nonexistent one. The
+extent and tile bounds of a generalised view are those of the generalised positions, and no link
+of any answer follows a Host or X-Forwarded-Host header the client forged.
 """
 
 from __future__ import annotations
@@ -14,19 +16,31 @@ from __future__ import annotations
 import itertools
 import json
 import re
+from collections.abc import Iterator
 from functools import cache
 from typing import Any
 
 import mapbox_vector_tile
 import morecantile
+import numpy as np
 import pytest
+import shapely
+from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pyproj import Transformer
 
+from atlas.api.app import create_app
 from atlas.layers import catalog, vector_layers
 from atlas.policy.tiers import Tier
 from tests.policy import html_text
-from tests.policy.oracle import HIDDEN_COLLECTIONS, HIDDEN_FIELDS, Secrets
+from tests.policy.oracle import (
+    FORGED_HOSTS,
+    GENERALISED,
+    HIDDEN_COLLECTIONS,
+    HIDDEN_FIELDS,
+    Secrets,
+)
 
 # The demo territory's extent (CRS84), to draw boxes and tiles where the data is.
 LON = (2.25, 2.62)
@@ -389,3 +403,137 @@ def test_every_endpoint_and_collection(served, tier: Tier) -> None:
                 check_foreign_job(served, tier, url, params, response)
                 seen_ok += response.status_code == 200
     assert seen_ok > len(endpoints), "the matrix must reach real data, not only errors"
+
+
+def _pages(served, tier: Tier, collection_id: str) -> dict[str, Any]:
+    """Every feature the tier gets, Lambert-93 geometry by id (all pages)."""
+    out, offset = {}, 0
+    while True:
+        response = served.get(
+            tier,
+            f"/collections/{collection_id}/items",
+            params={
+                "crs": "http://www.opengis.net/def/crs/EPSG/0/2154",
+                "limit": 1000,
+                "offset": offset,
+            },
+        )
+        assert response.status_code == 200, response.text
+        features = response.json()["features"]
+        out.update({f["id"]: shapely.geometry.shape(f["geometry"]) for f in features})
+        if len(features) < 1000:
+            return out
+        offset += 1000
+
+
+def _crs84_box(points: np.ndarray) -> list[float]:
+    """The CRS84 box of Lambert-93 points' box, reprojected with densified edges."""
+    to_crs84 = Transformer.from_crs("EPSG:2154", "OGC:CRS84", always_xy=True)
+    return list(to_crs84.transform_bounds(*points.min(axis=0), *points.max(axis=0), densify_pts=21))
+
+
+@pytest.mark.parametrize(
+    ("tier", "collection_id", "grid"),
+    [(t, c, g) for t, views in GENERALISED.items() for c, g in views.items()],
+    ids=lambda v: str(v),
+)
+def test_generalised_views_have_the_extent_of_what_they_show(
+    served, tier: Tier, collection_id: str, grid: float
+) -> None:
+    """Extent and TileJSON bounds of a generalised view come from the generalised positions: the
+    exact ones would give away the outermost features' positions to the metre."""
+    seen = _pages(served, tier, collection_id)
+    exact = {i: g for i, g in _pages(served, Tier.INTERNAL, collection_id).items() if i in seen}
+    assert seen and set(exact) == set(seen)
+    exact_xy = np.vstack([shapely.get_coordinates(g) for g in exact.values()])
+    snapped = np.round(exact_xy / grid) * grid
+    seen_xy = np.vstack([shapely.get_coordinates(seen[i]) for i in exact])
+    assert np.allclose(seen_xy, snapped, atol=1e-6), "the tier sees the positions on the grid"
+    expected, exact_box = _crs84_box(snapped), _crs84_box(exact_xy)
+    moved = [i for i in range(4) if abs(expected[i] - exact_box[i]) > 1e-6]
+    assert moved, "the demo's outermost positions must not all lie on the grid"
+    listing = served.get(tier, "/collections").json()["collections"]
+    answers = {
+        "collection": served.get(tier, f"/collections/{collection_id}").json()["extent"],
+        "collections": next(c for c in listing if c["id"] == collection_id)["extent"],
+        "tilejson": {
+            "spatial": {
+                "bbox": [
+                    served.get(tier, f"/collections/{collection_id}/tiles/WebMercatorQuad").json()[
+                        "bounds"
+                    ]
+                ]
+            }
+        },
+    }
+    for name, extent in answers.items():
+        box = extent["spatial"]["bbox"][0]
+        assert box == pytest.approx(expected, abs=1e-6), name
+        assert all(abs(box[i] - exact_box[i]) > 1e-6 for i in moved), f"{name}: exact extent"
+    count = served.get(tier, f"/collections/{collection_id}").json()["numberOfFeatures"]
+    assert count == len(seen)
+
+
+PUBLIC_URL = "https://atlas.example.org/geo"
+FORGED = {
+    "Host": FORGED_HOSTS[0],
+    "X-Forwarded-Host": FORGED_HOSTS[1],
+    "X-Forwarded-Proto": "https",
+    "X-Forwarded-For": "203.0.113.9",
+}
+
+
+@pytest.fixture(scope="module")
+def public_url_client(served) -> Iterator[TestClient]:
+    """The same data and keys served by an app with ATLAS_PUBLIC_URL set."""
+    api = served.settings.api.model_copy(update={"public_url": PUBLIC_URL})
+    with TestClient(create_app(served.settings.model_copy(update={"api": api}))) as client:
+        yield client
+
+
+def _forged_requests(served, tier: Tier) -> Iterator[tuple[str, dict[str, str]]]:
+    """Every GET endpoint once, for a collection the tier sees and an unknown one, JSON and HTML."""
+    endpoints = get_endpoints(json.dumps(served.client.get("/api").json()))
+    site = served.get(tier, "/collections/activity-sites/items", params={"limit": 1}).json()
+    tile = morecantile.tms.get("WebMercatorQuad").tile(2.44, 48.63, 12)
+    values = {
+        "tileMatrixSetId": "WebMercatorQuad",
+        "z": "12",
+        "x": str(tile.x),
+        "y": str(tile.y),
+        "featureId": site["features"][0]["id"],
+        "jobId": _job_ids(served, tier)[0],  # the tier's own job: its links too
+    }
+    for path, query_names in endpoints:
+        collections = ["activity-sites", UNKNOWN_COLLECTION] if "{collectionId}" in path else ["-"]
+        for collection_id in collections:
+            filled = {**values, "collectionId": collection_id}
+            url = re.sub(r"\{(\w+)\}", lambda m, f=filled: f[m.group(1)], path)
+            yield url, {}
+            if "f" in query_names:
+                yield url, {"f": "html"}
+
+
+@pytest.mark.parametrize("public_url", [None, PUBLIC_URL], ids=["no-public-url", "public-url"])
+@pytest.mark.parametrize("tier", list(Tier), ids=lambda t: t.value)
+def test_links_never_follow_a_forged_host(
+    served, public_url_client, tier: Tier, public_url: str | None
+) -> None:
+    """Host and X-Forwarded-* from a client that is no trusted proxy never reach a link: with
+    ATLAS_PUBLIC_URL every link uses it, without it the address the server was reached on."""
+    client = served.client if public_url is None else public_url_client
+    expected = public_url or "http://testserver"
+    answered = 0
+    for url, params in _forged_requests(served, tier):
+        response = client.get(url, params=params, headers={**served.headers[tier], **FORGED})
+        assert response.status_code < 500, (url, response.text[:200])
+        text = response.content.decode("utf-8", errors="replace")
+        headers = json.dumps(dict(response.headers))
+        for host in FORGED_HOSTS:
+            assert host not in text and host not in headers, (url, params, host)
+        if public_url is not None:
+            assert "testserver" not in text and "testserver" not in headers, (url, params)
+        answered += expected in text
+    landing = client.get("/", headers=FORGED).json()
+    assert {link["href"].startswith(expected + "/") for link in landing["links"]} == {True}
+    assert answered > 10, "the requests must reach answers that carry links"

@@ -11,6 +11,7 @@ import datetime as dt
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
+import shapely
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 
@@ -77,7 +78,7 @@ def get_features(  # noqa: PLR0913 - the OGC parameters, each parsed once
     response_crs = parse_crs(crs)
     query = FeatureQuery(
         filter=tier_filter(filter_, filter_lang, gate.view(collectionId), filter_crs=filter_crs),
-        bbox=parse_bbox(bbox, parse_crs(bbox_crs, parameter="bbox-crs")),
+        **parse_bbox(bbox, parse_crs(bbox_crs, parameter="bbox-crs")),
         where=property_filters(request.query_params.multi_items(), fields),
         properties=parse_properties(properties, fields),
         sortby=parse_sortby(sortby, fields),
@@ -210,4 +211,6 @@ def _page_links(
 
 
 def _area(query: FeatureQuery) -> str | None:
+    if query.intersects is not None:  # the halves of a box across the antimeridian
+        return shapely.to_wkt(query.intersects, rounding_precision=2)
     return bbox_wkt(query.bbox) if query.bbox is not None else None
