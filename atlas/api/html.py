@@ -4,7 +4,7 @@ The pages are server-rendered Jinja2 templates (``atlas/api/templates``) in Fren
 with ``lang=en``. :func:`render` receives the document the route built through the caller's
 gate and nothing else, so a page shows what the JSON shows. Maps use the Leaflet copy served
 from ``/static`` over a blank background: no script, style or tile comes from another origin
-(the Content-Security-Policy says so to the browser).
+(the Content-Security-Policy of ``atlas.api.security_headers`` says so to the browser).
 """
 
 from __future__ import annotations
@@ -23,11 +23,6 @@ from atlas.api.negotiation import DEFAULT_LANG, Lang, Negotiated, with_params
 
 STATIC_DIR = Path(__file__).parent / "static"
 CRS84_URIS = ("http://www.opengis.net/def/crs/OGC/1.3/CRS84", None)
-# No other origin: Leaflet, the styles and the map script are served by the app itself.
-CSP = (
-    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
-    "script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'"
-)
 
 MESSAGES: dict[Lang, dict[str, str]] = {
     Lang.FR: {
@@ -235,4 +230,5 @@ def render(
             status=status,
         )
     )
-    return HTMLResponse(html, status_code=status, headers={"Content-Security-Policy": CSP})
+    # The Content-Security-Policy is added by atlas.api.security_headers, as on every page.
+    return HTMLResponse(html, status_code=status)

@@ -15,7 +15,6 @@ so the tier policy holds for both encodings by construction.
 from __future__ import annotations
 
 import enum
-import inspect
 import json
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from fastapi.responses import Response
 from fastapi.routing import APIRoute
 
 HTML = "text/html"
+VARY = "Accept, Accept-Language"  # what the choice reads, on pages and on every error answer
 
 
 class MediaType(enum.StrEnum):
@@ -128,6 +128,26 @@ def negotiate(
     return chosen
 
 
+def negotiated(request: Request) -> Negotiated:
+    """What :func:`negotiate` chose, or where it did not run (an unknown path, an error before it,
+    a route without pages) the same choice made leniently: an ``f`` or ``lang`` that is not one of
+    ours is ignored, so that an error page can still be chosen."""
+    chosen = getattr(request.state, "negotiated", None)
+    if chosen is None:
+        f = request.query_params.get("f")
+        lang = request.query_params.get("lang")
+        known_f = f in MediaType.__members__.values()
+        known_lang = lang in Lang.__members__.values()
+        headers = request.headers
+        chosen = Negotiated(
+            format=MediaType(f) if known_f else accept_format(headers.get("accept")),
+            lang=Lang(lang) if known_lang else accept_language(headers.get("accept-language")),
+            lang_asked=known_lang,
+        )
+        request.state.negotiated = chosen
+    return chosen
+
+
 def with_params(href: str, **params: str | None) -> str:
     """``href`` with query parameters set (or removed when None)."""
     parts = urlsplit(href)
@@ -167,40 +187,24 @@ class NegotiatedRoute(APIRoute):
         super().__init__(path, endpoint, **kwargs)
 
     def get_route_handler(self) -> Handler:
-        """The handler, wrapped: HTML pages and HTML error pages when HTML was asked."""
+        """The handler, wrapped: the HTML page when HTML was asked.
+
+        Errors are not caught here: the application's handlers (``atlas.api.error_responses``)
+        answer them as an HTML page or JSON by the same choice, on every route alike.
+        """
         handler = super().get_route_handler()
         template = self.template
         if template is None:
             return handler
 
-        async def negotiated(request: Request) -> Response:
-            try:
-                response = await handler(request)
-            except Exception as exc:
-                chosen = getattr(request.state, "negotiated", None)
-                if chosen is None or chosen.format is not MediaType.HTML:
-                    raise
-                # The app's own handler shapes the error (status, safe text, headers, log).
-                response = _as_html(request, await _error_response(request, exc), "error.html")
-            else:
-                chosen = request.state.negotiated
-                if chosen.format is MediaType.HTML:
-                    response = _as_html(request, response, template)
-            response.headers["Vary"] = "Accept, Accept-Language"
+        async def negotiated_handler(request: Request) -> Response:
+            response = await handler(request)
+            if request.state.negotiated.format is MediaType.HTML:
+                response = _as_html(request, response, template)
+            response.headers["Vary"] = VARY
             return response
 
-        return negotiated
-
-
-async def _error_response(request: Request, exc: Exception) -> Response:
-    """What the application's exception handler for ``exc`` answers (a JSON error body)."""
-    handlers = request.app.exception_handlers
-    for kind in type(exc).__mro__:
-        handler = handlers.get(kind)
-        if handler is not None:
-            result = handler(request, exc)
-            return await result if inspect.isawaitable(result) else result
-    raise exc
+        return negotiated_handler
 
 
 def _as_html(request: Request, response: Response, template: str) -> Response:

@@ -65,15 +65,40 @@ def test_the_http_export_is_audited_under_the_callers_key(served):
     assert all(r.who.startswith("key:") and "inventory tests internal" in r.who for r in records)
 
 
+BROWSER = "text/html,application/xhtml+xml,*/*;q=0.8"
+SAME_HEADERS = ("content-type", "cache-control", "vary", "allow", "content-security-policy")
+
+
 @pytest.mark.parametrize("tier", [Tier.PUBLIC, Tier.B2B], ids=lambda t: t.value)
 @pytest.mark.parametrize("params", [{}, {"mode": "internal"}, {"mode": "x"}])
 def test_others_get_exactly_what_an_unknown_path_gets(served, tier, params):
     response = served.client.get(URL, params=params, headers=served.headers[tier])
     unknown = served.client.get("/no-such-path", params=params, headers=served.headers[tier])
     assert response.status_code == unknown.status_code == 404
-    assert response.content == unknown.content == b'{"detail":"Not Found"}'
-    for header in ("content-type", "cache-control", "vary"):
+    assert response.json() == {"code": "NotFound", "description": "no resource at this path"}
+    assert response.content == unknown.content
+    for header in SAME_HEADERS:
         assert response.headers.get(header) == unknown.headers.get(header), header
+
+
+@pytest.mark.parametrize("tier", [Tier.PUBLIC, Tier.B2B], ids=lambda t: t.value)
+@pytest.mark.parametrize("method", ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"])
+@pytest.mark.parametrize("accept", ["application/json", BROWSER])
+def test_others_get_an_unknown_path_whatever_the_method_and_encoding(served, tier, method, accept):
+    # A path one letter off is an unknown path answered with the same crumbs and links.
+    headers = {**served.headers[tier], "Accept": accept}
+    response = served.client.request(method, URL, headers=headers)
+    unknown = served.client.request(method, URL[:-1] + "z", headers=headers)
+    assert response.status_code == unknown.status_code == 404, method
+    assert response.text == unknown.text.replace("exporz", "export"), method
+    for header in SAME_HEADERS:
+        assert response.headers.get(header) == unknown.headers.get(header), (method, header)
+
+
+def test_the_staff_get_a_405_for_another_method(served):
+    response = served.client.post(URL, headers=served.headers[Tier.INTERNAL])
+    assert response.status_code == 405 and response.headers["allow"] == "GET"
+    assert response.json()["code"] == "MethodNotAllowed"
 
 
 def test_nothing_is_audited_for_a_refused_caller(served):

@@ -1,9 +1,12 @@
 """``GET /inventory/export``: the ZAE inventory (art. L.318-8-2 CU) as a zip, for the staff only.
 
-A public or b2b caller gets exactly what an unknown path gets — FastAPI's own 404, status and
-body ``{"detail": "Not Found"}`` — so the route tells them nothing. The tier is checked before
-anything else the request carries (``mode`` is parsed afterwards), so that no parameter makes
-the answer differ; only what every route does first (authentication, rate limit) can.
+A public or b2b caller gets exactly what an unknown path gets — the router's own 404, raised as
+the same exception, status, headers and body ``{"code": "NotFound", …}`` alike — so the route
+tells them nothing, whatever the method (the other methods have a route of their own here, or
+they would answer 405 where an unknown path answers 404), and the OpenAPI document they receive
+does not list it (``callable_by``). The tier is checked before anything else the request carries
+(``mode`` is parsed afterwards), so that no parameter makes the answer differ; only what every
+route does first (authentication, rate limit) can.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException
 
 from atlas.api.deps import CurrentGate
+from atlas.api.openapi import callable_by
 from atlas.errors import InvalidInput
 from atlas.inventory import inventory_zip
 from atlas.policy.tiers import Tier
@@ -23,10 +27,13 @@ router = APIRouter(tags=["Inventory"])
 
 MODES = ("publication", "internal")
 ZIP = "application/zip"
+PATH = "/inventory/export"
+TIERS = (Tier.INTERNAL,)
+OTHER_METHODS = ["HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]  # FastAPI: GET only
 
 
 @router.get(
-    "/inventory/export",
+    PATH,
     operation_id="getInventoryExport",
     summary="The ZAE inventory in the CNIG Sites économiques format (staff only)",
     response_class=Response,
@@ -34,6 +41,7 @@ ZIP = "application/zip"
         200: {"content": {ZIP: {}}, "description": "CSVs, GeoPackage, datapackage, reports"},
         404: {"description": "not found (what any caller but the staff gets)"},
     },
+    openapi_extra=callable_by(*TIERS),
 )
 def export_inventory(
     gate: CurrentGate,
@@ -47,8 +55,8 @@ def export_inventory(
     ] = "publication",
 ) -> Response:
     """The CNIG CSVs, GeoPackage, datapackage and reports, validated, as one zip."""
-    if gate.tier != Tier.INTERNAL:
-        raise HTTPException(status_code=404)  # FastAPI's answer to an unknown path
+    if gate.tier not in TIERS:
+        raise HTTPException(status_code=404)  # the router's answer to an unknown path
     if mode not in MODES:
         raise InvalidInput(f"mode: '{mode[:40]}' is not one of {', '.join(MODES)}")
     data, filename = inventory_zip(gate, publish=mode == "publication")
@@ -57,3 +65,11 @@ def export_inventory(
         media_type=ZIP,
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
+
+
+@router.api_route(PATH, methods=OTHER_METHODS, include_in_schema=False)
+def other_methods(gate: CurrentGate) -> None:
+    """The staff get the router's 405; anyone else what an unknown path answers to any method."""
+    if gate.tier not in TIERS:
+        raise HTTPException(status_code=404)
+    raise HTTPException(status_code=405, headers={"Allow": "GET"})
