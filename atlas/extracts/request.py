@@ -43,7 +43,10 @@ class Clip(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     bbox: list[float] | None = Field(
-        default=None, min_length=4, max_length=4, description="minx,miny,maxx,maxy in crs"
+        default=None,
+        min_length=4,
+        max_length=4,
+        description="minx,miny,maxx,maxy in crs; lon/lat with minx > maxx crosses 180°",
     )
     commune: str | None = Field(
         default=None, pattern=r"^(\d{5}|2[AB]\d{3})$", description="INSEE code of a commune"

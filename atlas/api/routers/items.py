@@ -54,7 +54,10 @@ def get_features(  # noqa: PLR0913 - the OGC parameters, each parsed once
     gate: CurrentGate,
     base: Base,
     settings: AppSettings,
-    bbox: Annotated[str | None, Query(description="minx,miny,maxx,maxy in bbox-crs")] = None,
+    bbox: Annotated[
+        str | None,
+        Query(description="minx,miny,maxx,maxy in bbox-crs; lon/lat with minx > maxx crosses 180°"),
+    ] = None,
     bbox_crs: Annotated[str | None, Query(alias="bbox-crs", description=_CRS_HELP)] = None,
     crs: Annotated[str | None, Query(description=_CRS_HELP)] = None,
     limit: Annotated[int | None, Query(description="page size")] = None,
