@@ -33,6 +33,10 @@ class UnknownCRS(InvalidInput):
     """A CRS that cannot be resolved."""
 
 
+class CRSMismatch(InvalidInput):
+    """Coordinates that cannot be in their CRS (declared, implied or given); names a likely one."""
+
+
 class HostileInput(InvalidInput):
     """Input refused for safety (zip bomb, path traversal, disguised file…)."""
 

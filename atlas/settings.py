@@ -207,6 +207,37 @@ class ExtractSettings(BaseSettings):
     communes_code_field: str = Field(default="code", description="INSEE code field of that file")
 
 
+# EPSG:2154's area of use (metropolitan France and Corsica, with their sea): any mainland
+# agglomeration ingests with it before it narrows the box to its own territory.
+DEFAULT_TERRITORY_BBOX = (-9.86, 41.15, 10.38, 51.56)
+
+
+class TerritorySettings(BaseSettings):
+    """The territory the data must lie in: ingest rejects the rows outside it."""
+
+    model_config = SettingsConfigDict(env_prefix="ATLAS_TERRITORY_", extra="ignore")
+
+    bbox: Annotated[tuple[float, float, float, float], NoDecode] = Field(
+        default=DEFAULT_TERRITORY_BBOX,
+        description="west,south,east,north in degrees (CRS84); rows outside it are rejected",
+    )
+
+    @field_validator("bbox", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(v.strip() for v in value.strip().strip("[]()").split(",") if v.strip())
+        return value
+
+    @field_validator("bbox")
+    @classmethod
+    def _lonlat_box(cls, value: tuple[float, float, float, float]) -> tuple[float, ...]:
+        west, south, east, north = value
+        if not (-180 <= west < east <= 180 and -90 <= south < north <= 90):
+            raise ValueError("ATLAS_TERRITORY_BBOX must be west,south,east,north in degrees")
+        return value
+
+
 class BodySettings(BaseSettings):
     """Request bodies (every POST/PUT/PATCH route takes JSON): refused past these caps."""
 
@@ -242,3 +273,4 @@ class Settings(BaseSettings):
     extracts: ExtractSettings = Field(default_factory=ExtractSettings)
     bodies: BodySettings = Field(default_factory=BodySettings)
     tiles: TileSettings = Field(default_factory=TileSettings)
+    territory: TerritorySettings = Field(default_factory=TerritorySettings)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import json
+import math
 from typing import Any
 
 from fastapi.responses import Response
@@ -35,9 +36,42 @@ def _default(value: object) -> object:
     return str(value)
 
 
+def finite_dumps(value: Any, **kwargs: Any) -> str:
+    """JSON text that never holds NaN or Infinity (invalid JSON, RFC 8259 §6).
+
+    Stores hold no non-finite number (atlas.layers.sanity); data stored before that rule
+    could, so such a number becomes null, and a geometry holding one becomes a null geometry.
+    The second pass runs only when the first one met such a number.
+    """
+    try:
+        return json.dumps(value, allow_nan=False, **kwargs)
+    except ValueError:
+        return json.dumps(_finite(value), allow_nan=False, **kwargs)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        if "coordinates" in value and not _all_finite(value["coordinates"]):
+            return None
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(item) for item in value]
+    return value
+
+
+def _all_finite(value: Any) -> bool:
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, list | tuple):
+        return all(_all_finite(item) for item in value)
+    return True
+
+
 def geojson_response(document: dict[str, Any], crs: ApiCRS) -> Response:
     """A GeoJSON response with the Content-Crs header of OGC API – Features Part 2."""
-    body = json.dumps(document, default=_default, ensure_ascii=False, separators=(",", ":"))
+    body = finite_dumps(document, default=_default, ensure_ascii=False, separators=(",", ":"))
     return Response(
         content=body.encode("utf-8"),
         media_type=GEOJSON,

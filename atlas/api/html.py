@@ -19,6 +19,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 
 from atlas.api.deps import base_url
+from atlas.api.geojson import finite_dumps
 from atlas.api.negotiation import DEFAULT_LANG, Lang, Negotiated, with_params
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -113,6 +114,8 @@ def _environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
     )
     env.filters["cell"] = _cell
+    # The map's GeoJSON (|tojson) is parsed by JSON.parse: no NaN or Infinity in it.
+    env.policies["json.dumps_function"] = finite_dumps
     return env
 
 

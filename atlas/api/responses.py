@@ -19,10 +19,14 @@ QUERYABLES = "http://www.opengis.net/def/rel/ogc/1.0/queryables"  # Part 3, 6.2
 
 def wgs84_bbox(bbox: tuple[float, float, float, float] | None) -> list[float] | None:
     """A Lambert-93 box as a CRS84 box (densified edges so the box still contains the data)."""
-    if bbox is None:
+    # A non-finite box (data stored before atlas.layers.sanity) is no extent: it is left out
+    # rather than written as invalid JSON or answered with a 500.
+    if bbox is None or not all(math.isfinite(v) for v in bbox):
         return None
     to_wgs84 = transformer(STORAGE_CRS, "OGC:CRS84")
     xmin, ymin, xmax, ymax = to_wgs84.transform_bounds(*bbox, densify_pts=21)
+    if not all(math.isfinite(v) for v in (xmin, ymin, xmax, ymax)):
+        return None
     # Outward to the 7th decimal (~1 cm): a rounded box must still contain the data.
     return [
         math.floor(xmin * 1e7) / 1e7,

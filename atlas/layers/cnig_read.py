@@ -43,7 +43,6 @@ from atlas.layers.cnig import (
     field_descriptor,
 )
 from atlas.layers.io import (
-    assign_crs,
     check_column_names,
     list_layers,
     read_text_file,
@@ -331,15 +330,14 @@ def _within(bounds: tuple[float, ...], box: tuple[float, float, float, float]) -
 
 def _read_vector(source: Path, options: ReadOptions, cnig_class: CnigClass) -> ReadResult:
     """GeoJSON, GeoPackage and other GDAL sources: GDAL geometry, CNIG attributes."""
-    geojson = source.suffix.lower() in (".geojson", ".json")
     layer = _gpkg_layer(source, options, cnig_class) if source.suffix.lower() == ".gpkg" else None
-    frame = read_vector(source, crs=None if geojson else options.crs, layer=layer or options.layer)
+    # A GeoJSON in Lambert-93 without a crs member is refused by conform with the --crs hint,
+    # never read as Lambert-93 on a guess (only the CSV exchange format's text is, see above).
+    frame = read_vector(source, crs=options.crs, layer=layer or options.layer)
     notes: list[str] = []
     columns = _check_header(
         [str(c) for c in frame.columns], cnig_class, notes, geometry_column=False
     )
-    if geojson:
-        frame = _geojson_crs(frame, options, cnig_class, notes, source.name)
     table = pd.DataFrame(
         {c: [_as_text(v, cnig_class.field(c)) for v in frame[c]] for c in columns},
         index=range(len(frame)),
@@ -350,23 +348,6 @@ def _read_vector(source: Path, options: ReadOptions, cnig_class: CnigClass) -> R
     _validate(table, cnig_class, problems)
     geometries = list(frame.geometry)
     return _result(table, geometries, frame.crs, cnig_class, problems, notes)
-
-
-def _geojson_crs(
-    frame: gpd.GeoDataFrame,
-    options: ReadOptions,
-    cnig_class: CnigClass,
-    notes: list[str],
-    name: str,
-) -> gpd.GeoDataFrame:
-    # GDAL labels every GeoJSON without a "crs" member EPSG:4326; coordinates outside lon/lat
-    # show that label is wrong (a Lambert-93 export), so they are decided like CSV text.
-    labelled_lonlat = frame.crs is not None and frame.crs.to_epsg() == 4326
-    present = frame.geometry[frame.geometry.notna() & ~frame.geometry.is_empty]
-    if labelled_lonlat and len(present) and not _within(tuple(present.total_bounds), _LONLAT):
-        crs = geometry_crs(list(present), options, field="geometry", notes=notes)
-        return frame.set_crs(crs, allow_override=True)
-    return assign_crs(frame, options.crs, source_name=name)
 
 
 def _gpkg_layer(source: Path, options: ReadOptions, cnig_class: CnigClass) -> str | None:

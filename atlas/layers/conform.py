@@ -7,6 +7,7 @@ means the same thing for a cadastre file and for a CNIG inventory.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Container
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -19,6 +20,7 @@ from shapely.validation import explain_validity
 from atlas.errors import ValidationFailed
 from atlas.layers.base import FieldSpec, ReadResult, Rejection, VectorLayer
 from atlas.layers.io import to_storage_crs
+from atlas.layers.sanity import Territory, check_crs, coordinate_problems, territory_problems
 
 _FAMILY = {
     "Point": ("Point", "MultiPoint"),
@@ -72,9 +74,17 @@ class IngestReport:
 
 
 def conform(
-    result: ReadResult, layer: VectorLayer, *, source: str
+    result: ReadResult,
+    layer: VectorLayer,
+    *,
+    source: str,
+    territory: Territory | None = None,
 ) -> tuple[gpd.GeoDataFrame, IngestReport]:
-    """Validate and normalise ``result`` to ``layer``; the rows kept and the report."""
+    """Validate and normalise ``result`` to ``layer``; the rows kept and the report.
+
+    Rows outside ``territory`` (default: EPSG:2154's area of use) are rejected; an input whose
+    coordinates cannot be in its CRS is refused whole (CRSMismatch, see atlas.layers.sanity).
+    """
     frame = result.frame
     report = IngestReport(
         collection_id=layer.collection_id,
@@ -87,21 +97,28 @@ def conform(
     )
     _check_columns(frame, layer)
     frame = frame.reset_index(drop=True)
-    bad: dict[int, str] = {}
+    territory = territory or Territory()
+    check_crs(frame.geometry, territory, source=source)
+    # Before any GEOS operation: make_valid raises on an infinite coordinate.
+    refused = coordinate_problems(frame.geometry)
+    bad: dict[int, str] = dict(refused)
     columns: dict[str, pd.Series] = {}
     for spec in layer.fields:
         columns[spec.name] = _coerce(
             frame[spec.name] if spec.name in frame else None, spec, len(frame), bad
         )
-    geometry = _repair_geometries(frame, layer, report, bad)
+    geometry = _repair_geometries(frame, layer, report, bad, skip=refused)
     out = gpd.GeoDataFrame(columns, geometry=geometry, crs=frame.crs)
     _check_ids(out, layer, bad)
+    out = to_storage_crs(out)
+    outside = territory_problems(out.geometry, frame.geometry, territory, skip=bad)
+    for index, reason in outside.items():
+        bad.setdefault(index, reason)
     keep = np.ones(len(out), dtype=bool)
     for index, reason in sorted(bad.items()):
         keep[index] = False
         report.rejected.append(Rejection(row=_row_label(frame, index, layer), reason=reason))
     out = out[keep].reset_index(drop=True)
-    out = to_storage_crs(out)
     report.kept = len(out)
     return out, report
 
@@ -153,6 +170,8 @@ def _convert(values: pd.Series, spec: FieldSpec) -> pd.Series:
     if spec.type in ("number", "integer"):
         text = values.map(lambda v: None if v is None else str(v).strip().replace(",", "."))
         numbers = pd.to_numeric(text, errors="coerce")
+        # 'inf', 'Infinity', '1e999': no store may hold them, so the row is rejected as invalid.
+        numbers = numbers.where(np.isfinite(numbers))
         if spec.type == "integer":
             whole = numbers.where(numbers.isna() | (numbers == np.floor(numbers)))
             return whole.astype("Int64")
@@ -196,12 +215,20 @@ def _to_date(value: object) -> dt.date | None:
 
 
 def _repair_geometries(
-    frame: gpd.GeoDataFrame, layer: VectorLayer, report: IngestReport, bad: dict[int, str]
+    frame: gpd.GeoDataFrame,
+    layer: VectorLayer,
+    report: IngestReport,
+    bad: dict[int, str],
+    *,
+    skip: Container[int] = (),
 ) -> gpd.GeoSeries:
     family = _FAMILY[layer.geometry_type]
     multi = layer.geometry_type.startswith("Multi")
     out: list[BaseGeometry | None] = []
     for index, geom in enumerate(frame.geometry):
+        if index in skip:  # refused already (non-finite, absurd, at (0, 0))
+            out.append(None)
+            continue
         fixed, problem, repaired = _repair_one(geom, family, multi)
         if problem:
             bad.setdefault(index, problem)

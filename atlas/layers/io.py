@@ -19,12 +19,15 @@ from pathlib import Path, PurePosixPath
 from tempfile import TemporaryDirectory
 
 import geopandas as gpd
+import numpy as np
 import pyogrio
+import shapely
 from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError
 
 from atlas.errors import HostileInput, InvalidInput, UnknownCRS
 from atlas.layers.formats import check_input
+from atlas.layers.geojson_crs import declares_crs
 from atlas.settings import IngestSettings
 from atlas.types import STORAGE_CRS
 
@@ -196,9 +199,10 @@ def read_vector(
 ) -> gpd.GeoDataFrame:
     """Read one vector source with GDAL (pyogrio), its CRS from the file or from ``crs``.
 
-    A CRS given by the caller overrides the file's only when the file has none; when both
-    exist and differ, the file wins and the caller gets an error (silently re-labelling
-    coordinates would misplace every feature).
+    A CRS given by the caller overrides the file's only when the file has none (a GeoJSON
+    without a ``crs`` member only implies lon/lat) or when the file's coordinates cannot be in
+    the CRS it declares; otherwise, when both differ, the file wins and the caller gets an
+    error (silently re-labelling coordinates would misplace every feature).
     """
     check_input(path)  # the bytes must be the format the name promises (no VRT, no GDALG…)
     try:
@@ -208,22 +212,55 @@ def read_vector(
     except pyogrio.errors.CRSError as exc:
         raise InvalidInput(f"'{path.name}' declares a CRS that cannot be read") from exc
     check_column_names([str(c) for c in frame.columns])
-    return assign_crs(frame, crs, source_name=path.name)
+    implied = path.suffix.lower() in (".geojson", ".json") and not declares_crs(path)
+    return assign_crs(frame, crs, source_name=path.name, implied=implied)
 
 
-def assign_crs(frame: gpd.GeoDataFrame, crs: str | None, *, source_name: str) -> gpd.GeoDataFrame:
-    """Give the frame its CRS: the file's, else the caller's, else an error."""
+def assign_crs(
+    frame: gpd.GeoDataFrame, crs: str | None, *, source_name: str, implied: bool = False
+) -> gpd.GeoDataFrame:
+    """Give the frame its CRS: the file's, else the caller's, else an error.
+
+    ``implied``: the frame's CRS is only what the format implies (GeoJSON without a ``crs``
+    member, RFC 7946 §4), so the caller's replaces it.
+    """
     given = resolve_crs(crs)
-    if frame.crs is None:
+    if frame.crs is None or (implied and given is not None):
         if given is None:
             raise InvalidInput(f"'{source_name}' carries no CRS: give one with --crs EPSG:XXXX")
         return frame.set_crs(given, allow_override=True)
     if given is not None and not frame.crs.equals(given):
+        if not crs_can_hold(frame, frame.crs) and crs_can_hold(frame, given):
+            # The file's label is demonstrably wrong (metres labelled lon/lat, say): the
+            # caller's correction wins, or the data could never be ingested.
+            return frame.set_crs(given, allow_override=True)
         file_crs = frame.crs.to_string()
         raise InvalidInput(
             f"'{source_name}' declares {file_crs} but --crs says {given.to_string()}; remove --crs"
         )
     return frame
+
+
+def crs_can_hold(frame: gpd.GeoDataFrame, crs: CRS) -> bool:
+    """False when the frame's coordinates lie far outside ``crs``'s area of use."""
+    coords = shapely.get_coordinates(frame.geometry.to_numpy())
+    coords = coords[np.isfinite(coords).all(axis=1)]
+    if not len(coords) or crs.area_of_use is None:
+        return True
+    west, south, east, north = crs.area_of_use.bounds
+    if not crs.is_geographic:
+        west, south, east, north = transformer("OGC:CRS84", crs.to_wkt()).transform_bounds(
+            west, south, east, north, densify_pts=21
+        )
+    # Half the area's size around it: a neighbouring zone is fine, another continent is not.
+    margin_x, margin_y = (east - west) / 2, (north - south) / 2
+    (xmin, ymin), (xmax, ymax) = coords.min(axis=0), coords.max(axis=0)
+    return bool(
+        west - margin_x <= xmin
+        and xmax <= east + margin_x
+        and south - margin_y <= ymin
+        and ymax <= north + margin_y
+    )
 
 
 def list_layers(path: Path) -> list[str]:

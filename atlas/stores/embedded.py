@@ -44,6 +44,7 @@ from atlas.faults import checkpoint
 from atlas.layers import vector_layers
 from atlas.layers.base import VectorLayer
 from atlas.layers.conform import IngestReport
+from atlas.layers.sanity import check_storable
 from atlas.stores.base import (
     CollectionInfo,
     Expression,
@@ -469,6 +470,7 @@ class _Staging:
         self, layer: VectorLayer, frame: gpd.GeoDataFrame, *, report: IngestReport
     ) -> VersionInfo:
         """Write the next version file of the layer's collection (served at the switch)."""
+        check_storable(frame, layer.collection_id)  # no NaN or infinity ever stored
         collection_id = staged_collection(
             layer.collection_id, locked=self._collections, staged=self.staged
         )

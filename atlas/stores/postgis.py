@@ -43,6 +43,7 @@ from atlas.errors import (
 from atlas.faults import checkpoint
 from atlas.layers.base import FieldSpec, VectorLayer
 from atlas.layers.conform import IngestReport
+from atlas.layers.sanity import check_storable
 from atlas.stores.base import (
     CollectionInfo,
     Expression,
@@ -555,6 +556,7 @@ class _Staging:
         self, layer: VectorLayer, frame: gpd.GeoDataFrame, *, report: IngestReport
     ) -> VersionInfo:
         """Write the next version table of the layer's collection (current at the switch)."""
+        check_storable(frame, layer.collection_id)  # no NaN or infinity ever stored
         staged_collection(layer.collection_id, locked=self._collections, staged=self.staged)
         values = self._store._stage(self._conn, layer, frame, report)
         self.staged[layer.collection_id] = values

@@ -12,7 +12,7 @@ import shapely
 from pyproj import Transformer
 from shapely.geometry import MultiPoint, Polygon, box, mapping
 
-from atlas.errors import InvalidInput, ValidationFailed
+from atlas.errors import CRSMismatch, InvalidInput, ValidationFailed
 from atlas.layers import activity_plots, activity_sites, establishments
 from atlas.layers.base import ReadOptions
 from atlas.layers.cnig import TERRAIN_ECO
@@ -287,15 +287,20 @@ def test_geojson_lonlat_round_trip(tmp_path):
     assert frame["terr_refcad"].iloc[0] == "91228000AB0012|91228000AB0013"
 
 
-def test_geojson_in_lambert93_without_crs_member_is_inferred(tmp_path):
+def test_geojson_in_lambert93_without_crs_member_asks_for_crs(tmp_path):
+    # GeoJSON without a crs member means lon/lat (RFC 7946 §4): never read as Lambert-93 on a
+    # guess; refused whole with the hint, then read as the --crs the caller gives.
     source = _plots_frame("EPSG:2154")
     collection = json.loads(source.to_json())
     collection.pop("crs", None)
     path = tmp_path / "terrains.geojson"
     path.write_text(json.dumps(collection), encoding="utf-8")
     result = activity_plots.read_activity_plots(path, ReadOptions())
+    with pytest.raises(CRSMismatch, match="look like Lambert-93: give --crs EPSG:2154"):
+        conform(result, activity_plots.LAYER, source=path.name)
+    result = activity_plots.read_activity_plots(path, ReadOptions(crs="EPSG:2154"))
     assert result.frame.crs.to_epsg() == 2154
-    assert any("inferred" in n for n in result.notes)
+    assert not any("inferred" in n for n in result.notes)
     frame, _ = conform(result, activity_plots.LAYER, source=path.name)
     assert frame.geometry.iloc[0].equals_exact(source.geometry.iloc[0], tolerance=1e-6)
 
