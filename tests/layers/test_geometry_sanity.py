@@ -368,3 +368,32 @@ def test_declares_crs_reads_top_level_members_only(tmp_path):
     assert len(json.dumps(big)) > 2 << 20
     assert not declares_crs(write("big.geojson", big))
     assert declares_crs(write("big-crs.geojson", {**big, "crs": CRS84_MEMBER}))
+
+
+def test_cli_refusals_exit_non_zero_and_change_nothing(cli_env, tmp_path):
+    swapped = [_swap(g) for g in _good_lonlat(3)]
+    lyon = [_lonlat(_square(i, LYON)) for i in range(3)]
+    first = _atlas(
+        cli_env, "ingest", "parcels", str(_write_parcels(tmp_path / "ok.geojson", _good_lonlat(2)))
+    )
+    assert first.returncode == 0, first.stderr
+    swapped_run = _atlas(
+        cli_env, "ingest", "parcels", str(_write_parcels(tmp_path / "s.geojson", swapped))
+    )
+    assert swapped_run.returncode == 2
+    assert swapped_run.stderr.strip().splitlines() == [
+        "atlas: error: 's.geojson': coordinates cannot be in WGS 84 (EPSG:4326): latitude and "
+        "longitude look swapped: write longitude first (x), then latitude (y)"
+    ]
+    # The territory from the environment, as a deployment sets it.
+    essonne = {**cli_env, "ATLAS_TERRITORY_BBOX": ",".join(str(v) for v in ESSONNE)}
+    outside = _atlas(
+        essonne, "ingest", "parcels", str(_write_parcels(tmp_path / "l.geojson", lyon))
+    )
+    assert outside.returncode == 2 and outside.stdout == ""
+    reason, *details = outside.stderr.strip().splitlines()
+    assert reason.startswith("atlas: error: parcels: no feature could be kept (row 1 ")
+    assert "outside the territory (ATLAS_TERRITORY_BBOX 2,48.2,2.8,48.8)" in reason
+    assert all(line.startswith("  row ") for line in details)  # the CLI's per-row detail
+    versions = _atlas(cli_env, "versions", "parcels").stdout.strip().splitlines()
+    assert len(versions) == 1 and versions[0].startswith("v1\t")
