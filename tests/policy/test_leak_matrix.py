@@ -97,6 +97,11 @@ def _secrets(sources_key: tuple) -> Secrets:
     return Secrets(dict(sources_key))
 
 
+def all_operations(served) -> str:
+    """The staff's OpenAPI document, which lists every route: every tier requests them all."""
+    return json.dumps(served.get(Tier.INTERNAL, "/api").json())
+
+
 @cache
 def get_endpoints(openapi_json: str) -> list[tuple[str, tuple[str, ...]]]:
     """(path template, query parameter names) of every GET operation."""
@@ -355,7 +360,7 @@ def check_foreign_job(served, tier: Tier, url: str, params: dict, response) -> N
 @pytest.mark.parametrize("tier", list(Tier), ids=lambda t: t.value)
 def test_no_tier_receives_what_it_may_not_see(served, tier: Tier) -> None:
     """Random requests on every endpoint: nothing forbidden comes back, in any form."""
-    endpoints = get_endpoints(json.dumps(served.client.get("/api").json()))
+    endpoints = get_endpoints(all_operations(served))
     secrets = _secrets(tuple(sorted(served.sources.items())))
 
     @settings(
@@ -380,7 +385,7 @@ def test_no_tier_receives_what_it_may_not_see(served, tier: Tier) -> None:
 @pytest.mark.parametrize("tier", list(Tier), ids=lambda t: t.value)
 def test_every_endpoint_and_collection(served, tier: Tier) -> None:
     """The systematic half: each endpoint x each collection, default parameters."""
-    endpoints = get_endpoints(json.dumps(served.client.get("/api").json()))
+    endpoints = get_endpoints(all_operations(served))
     secrets = _secrets(tuple(sorted(served.sources.items())))
     tile = morecantile.tms.get("WebMercatorQuad").tile(2.44, 48.63, 12)
     values = {"tileMatrixSetId": "WebMercatorQuad", "z": "12", "x": str(tile.x), "y": str(tile.y)}
@@ -493,7 +498,7 @@ def public_url_client(served) -> Iterator[TestClient]:
 
 def _forged_requests(served, tier: Tier) -> Iterator[tuple[str, dict[str, str]]]:
     """Every GET endpoint once, for a collection the tier sees and an unknown one, JSON and HTML."""
-    endpoints = get_endpoints(json.dumps(served.client.get("/api").json()))
+    endpoints = get_endpoints(all_operations(served))
     site = served.get(tier, "/collections/activity-sites/items", params={"limit": 1}).json()
     tile = morecantile.tms.get("WebMercatorQuad").tile(2.44, 48.63, 12)
     values = {
@@ -537,3 +542,48 @@ def test_links_never_follow_a_forged_host(
     landing = client.get("/", headers=FORGED).json()
     assert {link["href"].startswith(expected + "/") for link in landing["links"]} == {True}
     assert answered > 10, "the requests must reach answers that carry links"
+
+
+# The extract's clip by commune (an INSEE code the caller sends) shares its name with the
+# cadastre's hidden ``commune`` field: that schema, and only it, may say the word.
+_CLIP_SCHEMA = ("components", "schemas", "Clip")
+
+
+def _strings(node: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], str]]:
+    """(where, text) of every key and string of a JSON document."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield (*path, key), key
+            yield from _strings(value, (*path, key))
+    elif isinstance(node, list):
+        for value in node:
+            yield from _strings(value, path)
+    elif isinstance(node, str):
+        yield path, node
+
+
+@pytest.mark.parametrize("tier", list(Tier), ids=lambda t: t.value)
+def test_the_openapi_document_names_nothing_hidden(served, tier: Tier) -> None:
+    """A tier's /api names no collection, field or route it may not see or call."""
+    response = served.get(tier, "/api")
+    assert response.status_code == 200
+    document = response.json()
+    hidden = sorted(HIDDEN_COLLECTIONS[tier] | HIDDEN_FIELDS[tier])
+    if tier != Tier.INTERNAL:
+        hidden.append("inventory")
+        assert not [p for p in document["paths"] if "inventory" in p.lower()]
+        # The search below finds what is there: the staff's document does name the inventory.
+        staff = served.get(Tier.INTERNAL, "/api").json()
+        assert [w for w, text in _strings(staff) if "inventory" in text.lower()]
+    found = [
+        (".".join(where), name)
+        for where, text in _strings(document)
+        for name in hidden
+        if name.lower() in text.lower()
+        and not (name == "commune" and where[: len(_CLIP_SCHEMA)] == _CLIP_SCHEMA)
+    ]
+    assert not found, f"{tier} document names {found[:10]}"
+    # Everything the document lists, this tier may call: no operation answers it 404 outright.
+    for path, _ in get_endpoints(json.dumps(document)):
+        if "{" not in path:
+            assert served.get(tier, path).status_code != 404, path
