@@ -20,7 +20,8 @@ def get_settings(request: Request) -> Settings:
 
 
 def base_url(request: Request) -> str:
-    """The public base URL, for links (settings override what the request says)."""
+    """The base URL of links: ATLAS_PUBLIC_URL, else the scheme and host that
+    ``atlas.api.forwarded`` settled (a trusted proxy's, or the server's own address)."""
     configured = request.app.state.settings.api.public_url
     return (configured or str(request.base_url)).rstrip("/")
 
