@@ -38,6 +38,17 @@ CLIPPED_EN = (
     "Features kept: those intersecting the area; lines and polygons cut to it (features that"
     " only touch its boundary are left out), points kept as they are."
 )
+# What atlas.extracts.writers.neutralised does to CSV cells (OWASP "CSV Injection").
+FORMULAS_FR = (
+    "CSV : un texte qui commence par = + - @, une tabulation ou un retour chariot est écrit"
+    " précédé d'une apostrophe ('), pour qu'un tableur ne l'exécute pas comme une formule ;"
+    " retirez-la si votre outil n'interprète pas les formules. Les nombres restent des nombres."
+)
+FORMULAS_EN = (
+    "CSV: a text starting with = + - @, a tab or a carriage return is written with a leading"
+    " apostrophe ('), so that a spreadsheet does not run it as a formula; remove it if your tool"
+    " does not evaluate formulas. Numbers stay numbers."
+)
 
 
 @dataclass(frozen=True)
@@ -134,7 +145,8 @@ def _notes(extract: Extract) -> list[str]:
     if fmt == ExtractFormat.CSV:
         notes.append(
             "CSV: UTF-8, comma-separated, types in .csvt; open the .vrt with GDAL/QGIS to get"
-            " the geometry and CRS"
+            " the geometry and CRS; text starting with = + - @, tab or CR prefixed with '"
+            " (formula injection)"
             + (
                 "; x/y of lines and polygons are a point on their surface"
                 if extract.query.get("csv-geometry") == "xy"
@@ -171,6 +183,7 @@ def readme(document: dict[str, Any]) -> str:
             "Couches :",
             *lines_fr,
             *([CLIPPED_FR] if clip else []),
+            *([FORMULAS_FR] if document["format"] == ExtractFormat.CSV else []),
             f"Tout est décrit dans {METADATA} (version des sources, champs, requête) ; les"
             f" conditions de réutilisation sont dans {LICENCE}.",
             "",
@@ -183,6 +196,7 @@ def readme(document: dict[str, Any]) -> str:
             "Layers:",
             *lines_en,
             *([CLIPPED_EN] if clip else []),
+            *([FORMULAS_EN] if document["format"] == ExtractFormat.CSV else []),
             f"{METADATA} describes everything (source versions, fields, query); {LICENCE}"
             " says how the data may be reused.",
             "",

@@ -23,6 +23,9 @@ import shapely
 from atlas.extracts.request import CsvGeometry, ExtractFormat, OutputOptions
 
 SHAPEFILE_NAME_LENGTH = 10  # dBase III field names
+# OWASP "CSV Injection": Excel, LibreOffice and Google Sheets evaluate a cell starting with one of
+# these as a formula (=HYPERLINK(…), =cmd|…, @SUM(…)), whatever the column's declared type.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 _MULTI = {"Point": "MultiPoint", "LineString": "MultiLineString", "Polygon": "MultiPolygon"}
 
 
@@ -133,7 +136,7 @@ def shapefile_names(names: list[str]) -> dict[str, str]:
 
 def _csv(layer: OutLayer, options: OutputOptions, out_dir: Path, written: Written) -> None:
     path = out_dir / f"{layer.name}.csv"
-    frame = _iso_dates(layer.frame)
+    frame = neutralised(_iso_dates(layer.frame))
     if options.csv_geometry == CsvGeometry.WKT:
         layer_options = {"GEOMETRY": "AS_WKT", "CREATE_CSVT": "YES"}
         _write(frame, path, layer, driver="CSV", layer_options=layer_options)
@@ -164,6 +167,29 @@ def xy(geometries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         dtype=object,
     )
     return shapely.get_x(points), shapely.get_y(points)
+
+
+def neutralised(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Text cells a spreadsheet would run as a formula, prefixed with ``'`` (OWASP's advice).
+
+    Only text: numeric columns are written as numbers, so a negative number stays a number (the
+    ``.csvt`` types it), and a text that starts with ``-`` is text, as the ``.csvt`` says.
+    """
+    out = frame.copy()
+    for name in out.columns.drop("geometry"):
+        column = out[name]
+        if not (pd.api.types.is_object_dtype(column) or pd.api.types.is_string_dtype(column)):
+            continue
+        if any(isinstance(v, str) and v.startswith(FORMULA_TRIGGERS) for v in column):
+            out[name] = pd.Series(
+                [
+                    f"'{v}" if isinstance(v, str) and v.startswith(FORMULA_TRIGGERS) else v
+                    for v in column
+                ],
+                index=out.index,
+                dtype=column.dtype,
+            )
+    return out
 
 
 def _iso_dates(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
