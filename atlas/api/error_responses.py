@@ -15,6 +15,7 @@ leave without ``Vary``, ``Cache-Control`` or ``X-Request-Id``.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from http import HTTPStatus
 
 from fastapi import FastAPI, Request
@@ -41,7 +42,7 @@ def error_response(
     code: str,
     description: str,
     *,
-    headers: dict[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> Response:
     """The error answer: JSON ``{code, description[, requestId]}`` or the HTML error page."""
     body = {"code": code, "description": description}

@@ -134,8 +134,8 @@ def negotiated(request: Request) -> Negotiated:
     ours is ignored, so that an error page can still be chosen."""
     chosen = getattr(request.state, "negotiated", None)
     if chosen is None:
-        f = request.query_params.get("f")
-        lang = request.query_params.get("lang")
+        f = request.query_params.get("f", "")
+        lang = request.query_params.get("lang", "")
         known_f = f in MediaType.__members__.values()
         known_lang = lang in Lang.__members__.values()
         headers = request.headers
