@@ -21,6 +21,7 @@ from atlas.faults import checkpoint
 from atlas.layers import get_layer
 from atlas.layers.base import RasterLayer, ReadOptions, VectorLayer
 from atlas.layers.conform import IngestReport, conform
+from atlas.layers.formats import check_sources
 from atlas.layers.io import resolve_crs, unpacked
 from atlas.layers.sandbox import isolated_raster_read, isolated_vector_read
 from atlas.layers.sanity import Territory
@@ -84,6 +85,7 @@ def _ingest_vector(
     bar: _Stages,
     source_name: str,
 ) -> IngestReport:
+    check_sources(source)  # fast refusal of a disguised file, before any parser starts
     result = isolated_vector_read(layer, source, options, settings.ingest)
     bar.step(f"{layer.collection_id}: validate")
     # The territory is the configured box; issue 9's communes layer will give its outline

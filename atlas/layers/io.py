@@ -168,13 +168,14 @@ def _extract_zip_capped(archive: zipfile.ZipFile, target: Path, limits: IngestSe
 
 
 def find_sources(directory: Path, suffixes: tuple[str, ...] = VECTOR_SUFFIXES) -> list[Path]:
-    """Data files inside an unpacked archive, sorted, hidden files skipped."""
-    found = [
+    """Data files inside an unpacked archive, sorted; hidden files and folders skipped."""
+    return [
         p
         for p in sorted(directory.rglob("*"))
-        if p.is_file() and p.name.lower().endswith(suffixes) and not p.name.startswith((".", "__"))
+        if p.is_file()
+        and p.name.lower().endswith(suffixes)
+        and not any(part.startswith((".", "__")) for part in p.relative_to(directory).parts)
     ]
-    return found
 
 
 def single_source(path: Path, suffixes: tuple[str, ...] = VECTOR_SUFFIXES) -> Path:
@@ -306,6 +307,7 @@ def gunzip(path: Path, target: Path, limits: IngestSettings | None = None) -> Pa
 def _gdal_message(exc: Exception) -> str:
     # GDAL messages name the full path; keep only the first line and strip directories.
     text = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
+    text = text.split("; It might help")[0]  # GDAL's hint about driver prefixes: not for users
     return re.sub(r"(/[^\s:'\"]+)+/", "", text)[:200]
 
 
