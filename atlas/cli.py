@@ -68,6 +68,14 @@ def ingest(
             # A bar on a terminal only: in a log or a pipe it would be noise around the result.
             progress=not quiet and sys.stderr.isatty(),
         )
+    except ValidationFailed as exc:
+        # One line on stderr; the rows go to the report, where a data officer can work on them.
+        if report is not None:
+            rows = {"error": exc.description, "rejected": exc.errors}
+            report.write_text(json.dumps(rows, ensure_ascii=False, indent=2))
+        elif exc.errors:
+            exc.description += f" ({len(exc.errors)} rows listed with --report FILE)"
+        raise
     finally:
         store.close()
     if report is not None:
@@ -149,11 +157,6 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         app()
-    except ValidationFailed as exc:
-        typer.echo(f"atlas: error: {exc.description}", err=True)
-        for line in exc.errors[:20]:
-            typer.echo(f"  {line}", err=True)
-        sys.exit(2)
     except AtlasError as exc:
         typer.echo(f"atlas: error: {exc.description}", err=True)
         sys.exit(2)
