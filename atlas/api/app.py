@@ -10,7 +10,9 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from atlas import __version__
+from atlas.api.bodies import JsonBodies
 from atlas.api.cache_headers import TierCacheHeaders
+from atlas.api.disconnect import CancelOnDisconnect
 from atlas.api.error_responses import UnexpectedErrors, install_error_handlers
 from atlas.api.forwarded import ForwardedHeaders
 from atlas.api.html import STATIC_DIR
@@ -25,6 +27,7 @@ from atlas.auth.keys import open_keyring
 from atlas.auth.oidc import open_oidc
 from atlas.extracts.jobs import open_jobs
 from atlas.policy.gate import Policy
+from atlas.policy.tiles import TileBudget
 from atlas.settings import Settings
 from atlas.stores import open_store
 from atlas.stores.rasters import RasterCatalog
@@ -43,7 +46,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.rasters = RasterCatalog(settings.store.data_dir)
         app.state.audit = open_audit_log(settings)  # append-only; no route reads it
         # The one way routers reach the data: Policy.gate(principal, request id).
-        app.state.policy = Policy(app.state.store, app.state.rasters, app.state.audit)
+        app.state.policy = Policy(
+            app.state.store,
+            app.state.rasters,
+            app.state.audit,
+            tile_budget=TileBudget(settings.tiles.max_features, settings.tiles.max_bytes),
+        )
         app.state.keys = open_keyring(settings.store, settings.auth)
         app.state.limiter = RateLimiter(settings.limits)
         app.state.oidc = open_oidc(settings.auth)  # None unless ATLAS_AUTH_OIDC_JWKS is set
@@ -78,6 +86,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     # Innermost: an unexpected failure's 500 gets the headers every other answer gets.
     app.add_middleware(UnexpectedErrors)
+    # Work per request bounded: an abandoned request cancels its statements (inner), and every
+    # body is size- and depth-checked JSON before a route parses it.
+    app.add_middleware(CancelOnDisconnect)
+    app.add_middleware(
+        JsonBodies, max_bytes=settings.bodies.max_bytes, max_depth=settings.bodies.max_depth
+    )
     app.add_middleware(SecurityHeaders)  # CSP, nosniff, Referrer-Policy, no framing
     app.add_middleware(TierCacheHeaders, public_max_age=settings.api.public_max_age)
     # Scheme, Host and client address settled before any route or limit reads them.

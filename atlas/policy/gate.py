@@ -22,7 +22,7 @@ import geopandas as gpd
 from atlas.audit.record import AuditAction, AuditLog, AuditRecord
 from atlas.errors import EmptyCollection, NotFound, UnknownCollection
 from atlas.layers import catalog
-from atlas.layers.base import FieldSpec, RasterLayer
+from atlas.layers.base import FieldSpec, RasterLayer, VectorLayer
 from atlas.policy import generalised
 from atlas.policy import tiles as policy_tiles
 from atlas.policy.generalised import generalise
@@ -237,7 +237,8 @@ class Gate:
     def tile_min_zoom(self, collection_id: str) -> int:
         """The lowest zoom the collection's tiles are served at (the layer declares it)."""
         self.view(collection_id)
-        return catalog()[collection_id].min_zoom
+        layer = catalog()[collection_id]
+        return layer.min_zoom if isinstance(layer, VectorLayer) else 0
 
     def tile(
         self, collection_id: str, tile: TileXYZ, *, properties: tuple[str, ...] = ()

@@ -224,7 +224,8 @@ class EmbeddedStore:
         )
         with self._cursor() as cur:
             # The layer name comes last in the text, after the WHERE parameters.
-            data, kept, matched = cur.execute(sql, [*where.params, collection_id]).fetchone()
+            row = cur.execute(sql, [*where.params, collection_id]).fetchone()
+        data, kept, matched = row or (None, 0, 0)  # always one row (three scalar subqueries)
         return MvtTile(bytes(data) if kept else b"", int(kept), int(matched))
 
     def versions(self, collection_id: str) -> list[VersionInfo]:

@@ -383,7 +383,8 @@ class PostgisStore:
     @property
     def connections_in_use(self) -> int:
         """Pooled connections lent out right now (health checks; tests prove none leaks)."""
-        return int(self._engine.pool.checkedout())
+        pool = self._engine.pool
+        return int(pool.checkedout()) if isinstance(pool, sa.pool.QueuePool) else 0
 
     def close(self) -> None:
         """Release every pooled connection."""
@@ -629,6 +630,9 @@ def _interruptible(conn: sa.Connection) -> Iterator[None]:
     discards it), so the connection is reused clean.
     """
     raw = conn.connection.dbapi_connection
+    if not isinstance(raw, psycopg.Connection):
+        yield  # not psycopg 3 (engine_url always selects it): nothing to cancel with
+        return
     with cancel.interruptible(lambda: raw.cancel_safe(timeout=5)):
         yield
 

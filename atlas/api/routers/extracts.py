@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse, JSONResponse
 
 from atlas.api.auth import CurrentPrincipal
+from atlas.api.bodies import BODY_RESPONSES
 from atlas.api.deps import CurrentGate, base_url, get_settings
 from atlas.extracts import ExtractJobs, ExtractRequest
 from atlas.extracts.jobs import JobState
@@ -48,6 +49,7 @@ Jobs = Annotated[ExtractJobs, Depends(get_jobs)]
         200: {"description": "dry_run: the estimate only"},
         429: {"description": "too many extracts of the caller are running"},
         **_ERRORS,
+        **BODY_RESPONSES,
     },
 )
 def create_extract(

@@ -17,10 +17,10 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
+from atlas.api.bodies import BODY_RESPONSES, json_body
 from atlas.api.crs import SUPPORTED, ApiCRS, parse_crs
 from atlas.api.deps import CurrentGate, base_url, get_settings
 from atlas.api.geojson import GEOJSON, feature_document, geojson_response
-from atlas.errors import InvalidInput
 from atlas.policy.gate import Gate
 from atlas.selection import (
     RankedPlot,
@@ -41,7 +41,6 @@ router = APIRouter(tags=["Site selection"])
 Base = Annotated[str, Depends(base_url)]
 AppSettings = Annotated[Settings, Depends(get_settings)]
 PATH = "/site-selection"
-MAX_BODY_BYTES = 64 * 1024
 _CRS_HELP = "CRS of the response geometry, one of: " + ", ".join(SUPPORTED)
 _SCHEMA = SiteCriteria.model_json_schema()
 _RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -65,19 +64,6 @@ def _query_parameters() -> list[dict[str, Any]]:
             parameter.update(style="form", explode=True)  # repeated: vocations hold commas
         out.append(parameter)
     return out
-
-
-async def json_body(request: Request) -> Any:
-    """The request body as JSON (an empty body is a search without criteria)."""
-    raw = await request.body()
-    if len(raw) > MAX_BODY_BYTES:
-        raise InvalidInput(f"the body is larger than {MAX_BODY_BYTES // 1024} KiB")
-    if not raw.strip():
-        return {}
-    try:
-        return json.loads(raw)
-    except ValueError:
-        raise InvalidInput("the body is not valid JSON") from None
 
 
 @router.get(
@@ -105,7 +91,7 @@ def get_site_selection(
     operation_id="postSiteSelection",
     summary="Plots ranked against site-selection criteria",
     response_class=Response,
-    responses=_RESPONSES,
+    responses={**_RESPONSES, **BODY_RESPONSES},
     openapi_extra={
         "requestBody": {"required": False, "content": {"application/json": {"schema": _SCHEMA}}}
     },
@@ -117,7 +103,7 @@ def post_site_selection(
     settings: AppSettings,
     crs: Annotated[str | None, Query(description=_CRS_HELP)] = None,
 ) -> Response:
-    """The search of the JSON body."""
+    """The search of the JSON body (checked and parsed by ``atlas.api.bodies``; none: no criteria)."""
     return _answer(gate, body, crs, base, settings)
 
 
