@@ -301,20 +301,6 @@ class MvtTile:
         return self.matched - self.features
 
 
-@dataclass(frozen=True, slots=True)
-class MvtTile:
-    """One encoded vector tile and what it holds: ``features`` of the ``matched`` in the tile."""
-
-    data: bytes  # b"" when the tile holds nothing
-    features: int
-    matched: int  # before the feature cap: matched - features were left out, smallest first
-
-    @property
-    def dropped(self) -> int:
-        """How many features the cap left out."""
-        return self.matched - self.features
-
-
 class VersionBatch(Protocol):
     """New versions staged in one ``FeatureStore.batch``: served together, or not at all."""
 
