@@ -19,6 +19,7 @@ _MODULES: dict[str, str] = {
     "heritage-monuments": "atlas.layers.heritage_monuments",
     "heritage-perimeters": "atlas.layers.heritage_perimeters",
     "services": "atlas.layers.services",
+    "communes": "atlas.layers.communes",
     "flood-hazard": "atlas.layers.flood_hazard",
     "elevation": "atlas.layers.elevation",
     "slope": "atlas.layers.slope",

@@ -61,7 +61,11 @@ def _refuse_markup(path: Path, head: bytes, expected: str) -> None:
 def _check_json(path: Path) -> None:
     head = _head(path)
     _refuse_markup(path, head, "GeoJSON")
-    if not head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{"):
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    # A .json array is a table Atlas reads itself (the découpage administratif's COG, see
+    # atlas.layers.cog); no accepted GDAL driver opens one.
+    table = path.suffix.lower() == ".json" and text.startswith(b"[")
+    if not (text.startswith(b"{") or table):
         raise HostileInput(f"'{path.name}' is not a JSON object (GeoJSON expected): refused")
     if b"\x00" in head:  # JSON text never holds a NUL byte (RFC 8259 §7)
         raise HostileInput(f"'{path.name}' is binary, not GeoJSON: refused")
