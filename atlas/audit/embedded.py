@@ -7,7 +7,8 @@ but the next in sequence (which also stops ``INSERT OR REPLACE`` from overwritin
 also gives us, from the standard library, what the file would need by hand: transactions (a
 record is whole or absent, never half a line), cross-process locking (``BEGIN IMMEDIATE`` makes
 read-last-hash-then-insert atomic for several API workers) and durability (WAL with
-``synchronous=FULL`` fsyncs every commit before ``append`` returns). The hash chain
+``synchronous=FULL`` fsyncs every commit before ``append`` returns). Appends that arrive together
+share one commit (group commit, ``group.py``): one fsync per batch, not per record. The hash chain
 (``chain.py``) makes edits by anyone who bypasses the triggers evident.
 
 A WAL database must live on a local filesystem (not NFS): keep ``ATLAS_DATA_DIR`` local.
@@ -18,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from atlas.audit import unavailable_on
@@ -31,6 +32,7 @@ from atlas.audit.chain import (
     format_at,
     record_from,
 )
+from atlas.audit.group import GroupCommit
 from atlas.audit.record import AuditRecord, ChainCheck
 from atlas.stores.files import exclusive, fsync_dir
 
@@ -78,6 +80,7 @@ class EmbeddedAuditLog:
     def __init__(self, data_dir: Path) -> None:
         self.path = Path(data_dir) / "audit" / DB_NAME
         self._lock = threading.Lock()  # one connection shared by the threads of a process
+        self._group = GroupCommit(self._write_batch)
         with unavailable_on("open", sqlite3.Error, OSError):
             self.path.parent.mkdir(parents=True, exist_ok=True)
             # Concurrent first opens (several workers) must not race on WAL mode and the schema.
@@ -92,19 +95,26 @@ class EmbeddedAuditLog:
         return f"EmbeddedAuditLog({str(self.path)!r})"
 
     def append(self, record: AuditRecord) -> None:
-        """Write one record and fsync it; the chain's last hash is read under the write lock."""
-        row = checked(record)
+        """Write one record durably; concurrent appends share a transaction (``group.py``)."""
+        self._group.append(checked(record))
+
+    def _write_batch(self, rows: Sequence[AuditRecord]) -> None:
+        """Chain ``rows`` after the last record in one transaction: one fsync for all of them."""
         with self._lock, unavailable_on("append", sqlite3.Error):
             conn = self._conn
             # IMMEDIATE takes the database's write lock now: no other process can append
-            # between reading the last hash and inserting the record that chains on it.
+            # between reading the last hash and inserting the records that chain on it.
             conn.execute("BEGIN IMMEDIATE")
             try:
                 last = conn.execute("SELECT seq, hash FROM records ORDER BY seq DESC LIMIT 1")
-                seq, previous = last.fetchone() or (0, GENESIS)
-                values = [getattr(row, name) for name in COLUMNS]
-                values[0] = format_at(row.at)
-                conn.execute(_INSERT, (seq + 1, *values, chain_hash(previous, row)))
+                last_seq, previous = last.fetchone() or (0, GENESIS)
+                values = []
+                for seq, row in enumerate(rows, start=last_seq + 1):
+                    previous = chain_hash(previous, row)
+                    columns = [getattr(row, name) for name in COLUMNS]
+                    columns[0] = format_at(row.at)
+                    values.append((seq, *columns, previous))
+                conn.executemany(_INSERT, values)
                 conn.execute("COMMIT")
             finally:
                 if conn.in_transaction:

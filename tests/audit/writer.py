@@ -23,3 +23,38 @@ def append_many(data_dir: str, url: str | None, schema: str, count: int, barrier
             log.append(record(n, request_id=f"pid{os.getpid()}-{n}"))
     finally:
         log.close()
+
+
+def append_until_killed(data_dir: str, url: str | None, schema: str, threads: int) -> None:
+    """Append from ``threads`` threads forever, printing each request id once ``append`` returned.
+
+    The parent kills this process with SIGKILL: every id it read must then be in the log.
+    """
+    import sys
+    import threading
+
+    settings = Settings(
+        store=StoreSettings(data_dir=Path(data_dir), database_url=url),
+        audit=AuditSettings(db_schema=schema),
+    )
+    log = open_audit_log(settings)
+    printed = threading.Lock()
+
+    def work(worker: int) -> None:
+        for n in range(10**9):
+            request_id = f"t{worker}-{n}"
+            log.append(record(n, request_id=request_id))
+            with printed:
+                sys.stdout.write(request_id + "\n")
+                sys.stdout.flush()
+
+    for worker in range(threads):
+        threading.Thread(target=work, args=(worker,), daemon=True).start()
+    threading.Event().wait()  # until killed
+
+
+if __name__ == "__main__":
+    import sys
+
+    data, link, name, count = sys.argv[1:5]
+    append_until_killed(data, link or None, name, int(count))
