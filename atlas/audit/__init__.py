@@ -5,8 +5,9 @@ extract, appends one ``AuditRecord`` (who, when, collection, area, feature count
 Two backends keep one contract (``record.AuditLog``): SQLite under ``ATLAS_DATA_DIR/audit`` for
 the embedded setup, the ``atlas_audit`` schema in PostgreSQL when ``ATLAS_DATABASE_URL`` is set.
 Both refuse UPDATE and DELETE in the database itself and chain each record's sha256 over the
-previous one (``chain.py``). Nothing in the HTTP API writes, changes or lists the log: routers
-append through ``atlas.api.audit.audit``; reading is ``atlas audit export`` and ``verify``.
+previous one (``chain.py``). Appends that arrive together share one commit (``group.py``). The
+policy gate is the one writer (``atlas.policy.gate``); nothing in the HTTP API changes or lists the
+log; reading is ``atlas audit export`` and ``verify``.
 """
 
 from __future__ import annotations
