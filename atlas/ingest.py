@@ -16,7 +16,7 @@ from tempfile import TemporaryDirectory
 from tqdm import tqdm
 
 from atlas.derive import ingest_collections, refresh_dependents, with_derived_fields
-from atlas.errors import InvalidInput, ValidationFailed
+from atlas.errors import InvalidInput, NotFound, ValidationFailed
 from atlas.faults import checkpoint
 from atlas.layers import get_layer
 from atlas.layers.base import RasterLayer, ReadOptions, VectorLayer
@@ -24,10 +24,12 @@ from atlas.layers.conform import IngestReport, conform
 from atlas.layers.formats import check_sources
 from atlas.layers.io import resolve_crs, unpacked
 from atlas.layers.sandbox import isolated_raster_read, isolated_vector_read
-from atlas.layers.sanity import Territory
+from atlas.layers.sanity import OUTLINE_MAX_COMMUNES, Territory
 from atlas.settings import Settings
-from atlas.stores.base import FeatureStore
+from atlas.stores.base import FeatureQuery, FeatureStore
 from atlas.stores.rasters import RasterCatalog
+
+COMMUNES = "communes"  # its outline narrows the territory of every other ingest
 
 
 def ingest_path(
@@ -88,10 +90,10 @@ def _ingest_vector(
     check_sources(source)  # fast refusal of a disguised file, before any parser starts
     result = isolated_vector_read(layer, source, options, settings.ingest)
     bar.step(f"{layer.collection_id}: validate")
-    # The territory is the configured box; issue 9's communes layer will give its outline
-    # (Territory.outline) from the store here.
-    territory = Territory.from_settings(settings.territory)
+    territory = _territory(store, layer.collection_id, settings)
     frame, report = conform(result, layer, source=source_name, territory=territory)
+    if territory.outline is not None:
+        report.notes.append(f"rows checked against {territory.describe()}")
     _check_acceptable(report, settings)
     bar.step(f"{layer.collection_id}: write")
     # One batch: what is derived from this collection switches with it, or nothing switches.
@@ -104,6 +106,23 @@ def _ingest_vector(
     report.notes.extend(notes)
     bar.step(f"{layer.collection_id}: done")
     return report
+
+
+def _territory(store: FeatureStore, collection_id: str, settings: Settings) -> Territory:
+    """The configured box, narrowed to the stored communes' outline when there are some.
+
+    The communes themselves are checked against the box alone, or a territory could never grow.
+    """
+    territory = Territory.from_settings(settings.territory)
+    if collection_id == COMMUNES:
+        return territory
+    try:
+        if store.collection(COMMUNES).count > OUTLINE_MAX_COMMUNES:
+            return territory  # not read at all: see OUTLINE_MAX_COMMUNES
+        communes = store.frame(COMMUNES, FeatureQuery(properties=()))
+    except NotFound:  # never ingested (or a store that does not know the layer)
+        return territory
+    return territory.outlined(communes.geometry.to_numpy())
 
 
 def _check_acceptable(report: IngestReport, settings: Settings) -> None:

@@ -194,17 +194,17 @@ class CapSettings(BaseSettings):
 
 
 class ExtractSettings(BaseSettings):
-    """Extract jobs: worker threads, how long files are kept, commune boundaries for clipping."""
+    """Extract jobs: worker threads, how long files are kept, how many a caller may queue.
+
+    Commune clips read the ``communes`` collection (``atlas ingest communes FILE``); the former
+    ``ATLAS_EXTRACT_COMMUNES`` file setting is gone, and no boundaries are ever generated.
+    """
 
     model_config = SettingsConfigDict(env_prefix="ATLAS_EXTRACT_", extra="ignore")
 
     workers: int = Field(default=2, ge=1, le=32, description="extract jobs run at once per process")
     keep_hours: float = Field(default=24.0, gt=0, description="finished jobs are removed after")
     max_active_per_caller: int = Field(default=3, ge=1, description="queued or running, per caller")
-    communes: Path | None = Field(
-        default=None, description="commune polygons for clip.commune (unset: the demo territory's)"
-    )
-    communes_code_field: str = Field(default="code", description="INSEE code field of that file")
 
 
 # EPSG:2154's area of use (metropolitan France and Corsica, with their sea): any mainland

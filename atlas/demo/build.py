@@ -13,17 +13,29 @@ from pathlib import Path
 
 import numpy as np
 
-from atlas.demo import cadastre, hazards, heritage, inventory, parks, services, terrain, water
+from atlas.demo import (
+    cadastre,
+    communes,
+    hazards,
+    heritage,
+    inventory,
+    parks,
+    services,
+    terrain,
+    water,
+)
 from atlas.demo.business import assign_states
 from atlas.demo.territory import Territory, build_territory
 
 log = logging.getLogger(__name__)
 
+# The communes first: their outline is the territory every other layer is checked against.
 # Ingest order: parcels first (plots refer to them), monuments before their derived perimeters,
 # elevation before the slope derived from it.
 # The network before the plots and sites, whose water indicators are derived from it; the plots
 # before the parcels, whose site is derived from the plots' terr_refcad.
 INGEST_ORDER = (
+    "communes",
     "water-pipes",
     "water-structures",
     "activity-sites",
@@ -37,6 +49,7 @@ INGEST_ORDER = (
     "slope",
 )
 FILE_NAMES = {
+    "communes": "admin-express-cog-commune.gpkg",
     "parcels": "cadastre-parcelles.json",
     "activity-sites": "site-eco.csv",
     "activity-plots": "terrain-eco.csv",
@@ -56,6 +69,7 @@ def generate(out_dir: Path, *, seed: int = 20261122, scale: float = 1.0) -> dict
     path = {key: out_dir / name for key, name in FILE_NAMES.items()}
     timer = _Timer()
     territory = build_territory()
+    communes.write_communes(path["communes"], territory)
     dem = terrain.build_dem(territory, _rng(seed, 1))
     terrain.write_dem(path["elevation"], dem)
     timer.lap("elevation")

@@ -5,11 +5,17 @@ caller's tier sees it, intersects the area; lines and polygons are cut to the ar
 of the feature's own dimension are kept, so a parcel that merely touches a commune's boundary is
 left out); points are kept as they are. A bbox given in another CRS is transformed as a densified
 polygon, so the area is exactly the box the caller drew, not a larger Lambert-93 rectangle.
+
+Slivers: two sources never draw a shared boundary with the same vertices (the cadastre and the
+communes, a site and its neighbours' parcels), so a cut leaves slivers of the features across it,
+a few square centimetres to a few square metres. A cut keeps only the parts of at least
+``MIN_PART`` (1 m² for a polygon, 1 m for a line) and at least ``MIN_SHARE`` (0.1 %) of the
+feature's own area or length; a feature left with no such part is left out. A feature wholly
+inside the area is kept whatever its size.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,16 +25,20 @@ from shapely.geometry.base import BaseGeometry
 
 from atlas.api.crs import ApiCRS, bbox_parts, parse_crs, to_storage
 from atlas.errors import InvalidInput, NotFound
-from atlas.extracts.communes import CommuneBoundaries
+from atlas.extracts.communes import commune_polygon
 from atlas.extracts.request import Clip
 from atlas.policy.gate import Gate
 from atlas.stores.base import FeatureQuery
 
 MAX_POLYGON_VERTICES = 20_000
 SITES = "activity-sites"
+MIN_PART = {2: 1.0, 1: 1.0}  # by dimension: square metres of a polygon part, metres of a line
+MIN_SHARE = 0.001  # of the feature's own area or length
 SEMANTICS = (
     "features whose geometry intersects the area; lines and polygons cut to it (parts of their"
-    " own dimension only, so features that only touch the boundary are left out); points kept"
+    " own dimension only, so features that only touch the boundary are left out; parts under"
+    " 1 m² or 1 m, or under 0.1 % of the feature, are slivers and dropped, and a feature left"
+    " with none is left out); points kept"
 )
 
 
@@ -56,18 +66,14 @@ class ClipArea:
         }
 
 
-def resolve_clip(
-    clip: Clip | None, gate: Gate, communes: Callable[[], CommuneBoundaries]
-) -> ClipArea | None:
-    """The request's clip as an area, resolved through the caller's gate (sites) or boundaries."""
+def resolve_clip(clip: Clip | None, gate: Gate) -> ClipArea | None:
+    """The request's clip as an area, communes and sites read through the caller's gate."""
     if clip is None:
         return None
     if clip.bbox is not None:
         return _bbox_area(clip.bbox, parse_crs(clip.crs, parameter="clip.crs"))
     if clip.commune is not None:
-        boundaries = communes()
-        geometry = boundaries.polygon(clip.commune)
-        described = {"commune": clip.commune, "boundaries": boundaries.source}
+        geometry, described = commune_polygon(gate, clip.commune)
         return ClipArea("commune", _checked(geometry, "clip.commune"), described)
     if clip.site is not None:
         return ClipArea("site", _site_geometry(gate, clip.site), {"site": clip.site})
@@ -151,13 +157,16 @@ def keep_and_cut(geometries: np.ndarray, area: ClipArea) -> tuple[np.ndarray, np
 
 
 def _same_dimension(cut: BaseGeometry, original: BaseGeometry) -> BaseGeometry | None:
-    dim = shapely.get_dimensions(original)
+    """The cut's parts of the original's dimension that are not slivers; None when none is."""
+    dim = int(shapely.get_dimensions(original))
+    smallest = max(MIN_PART[dim], MIN_SHARE * _size(original, dim))
     parts = [
         part
         for piece in shapely.get_parts(cut)
         for part in shapely.get_parts(piece)  # collections of multi-parts, flattened
         if shapely.get_dimensions(part) == dim and not part.is_empty
     ]
+    parts = [part for part in parts if _size(part, dim) >= smallest]
     if not parts:
         return None
     multi = original.geom_type.startswith("Multi") or len(parts) > 1
@@ -166,3 +175,7 @@ def _same_dimension(cut: BaseGeometry, original: BaseGeometry) -> BaseGeometry |
     if dim == 2:
         return shapely.MultiPolygon(parts)
     return shapely.MultiLineString(parts)
+
+
+def _size(geometry: BaseGeometry, dim: int) -> float:
+    return float(geometry.area if dim == 2 else geometry.length)

@@ -269,7 +269,8 @@ def _entry(name: str, stamp: tuple[int, ...]) -> zipfile.ZipInfo:
 def _clip_words(clip: dict[str, Any]) -> str:
     kind = clip["kind"]
     if kind == "commune":
-        return f"commune {clip['commune']} ({clip['boundaries']})"
+        named = f"{clip['commune']} {clip['name']}" if clip.get("name") else clip["commune"]
+        return f"commune {named} ({clip['boundaries']})"
     if kind == "site":
         return f"site {clip['site']}"
     if kind == "bbox":

@@ -49,7 +49,9 @@ class Clip(BaseModel):
         description="minx,miny,maxx,maxy in crs; lon/lat with minx > maxx crosses 180°",
     )
     commune: str | None = Field(
-        default=None, pattern=r"^(\d{5}|2[AB]\d{3})$", description="INSEE code of a commune"
+        default=None,
+        pattern=r"^(\d{5}|2[AB]\d{3})$",
+        description="INSEE code of a commune of the communes collection",
     )
     site: str | None = Field(
         default=None, min_length=1, max_length=80, description="site_id of an activity site"

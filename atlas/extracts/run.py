@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 from atlas.extracts.clip import ClipArea, resolve_clip
-from atlas.extracts.communes import commune_boundaries
 from atlas.extracts.estimate import Estimate, check_vector_collection, estimate
 from atlas.extracts.package import Extract, metadata, pack
 from atlas.extracts.request import ExtractRequest, OutputOptions, output_options, request_document
@@ -44,12 +43,7 @@ class Plan:
 def plan_extract(gate: Gate, request: ExtractRequest, settings: Settings) -> Plan:
     """Resolve and estimate a request for the caller; nothing is read but counts."""
     options = output_options(request)
-    extracts = settings.extracts
-    area = resolve_clip(
-        request.clip,
-        gate,
-        lambda: commune_boundaries(extracts.communes, extracts.communes_code_field),
-    )
+    area = resolve_clip(request.clip, gate)
     cap = settings.caps.extract(gate.tier.value)
     for collection_id in request.collections:
         check_vector_collection(gate, collection_id)  # 404 / 400 before the filter is parsed

@@ -15,6 +15,7 @@ gave. Then:
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Container
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
@@ -38,15 +39,22 @@ _NULL_ISLAND = {True: 1e-6, False: 0.1}  # degrees for a geographic CRS, else me
 _SAMPLE = 10_000  # rows whose centres decide the whole-input check
 _MAJORITY = 0.5  # below this share in the territory, the CRS is questioned
 _FITS = 0.9  # a candidate CRS must place this share in the territory
+# The communes' outline is widened by this much: simplified boundary files (the france-geojson
+# communes are cut at ~1 m, ADMIN EXPRESS COG CARTO generalised) must not reject a parcel along
+# the edge, and an intake or a 500 m monument perimeter just outside is still the territory's.
+OUTLINE_MARGIN_M = 1_000.0
+# Above this many communes the outline is not drawn (a union of a national file at every ingest
+# is not cheap): the box alone applies, as before the communes layer.
+OUTLINE_MAX_COMMUNES = 3_000
 
 
 @dataclass(frozen=True)
 class Territory:
     """Where the data of this deployment may lie, in CRS84.
 
-    Today the box ATLAS_TERRITORY_BBOX. ``outline`` is the seam for the communes layer
-    (issue 9): once it is stored, the union of the communes (CRS84) narrows the box to the
-    territory's real outline, and every check here follows it unchanged.
+    The box ATLAS_TERRITORY_BBOX, first; once the ``communes`` collection holds data, the
+    union of its communes widened by OUTLINE_MARGIN_M (``outline``, CRS84) narrows it to the
+    territory's real outline (:meth:`outlined`), and every check here follows it unchanged.
     """
 
     bbox: BBox4 = DEFAULT_TERRITORY_BBOX
@@ -76,11 +84,31 @@ class Territory:
 
     @classmethod
     def from_settings(cls, settings: TerritorySettings) -> Territory:
-        """The configured territory (the communes layer will refine it: see ``outline``)."""
+        """The configured box (the communes narrow it: see :meth:`outlined`)."""
         return cls(bbox=settings.bbox)
+
+    def outlined(self, communes: np.ndarray) -> Territory:
+        """The territory narrowed to the union of ``communes`` (EPSG:2154), with the margin."""
+        present = communes[~(shapely.is_missing(communes) | shapely.is_empty(communes))]
+        if not len(present) or len(present) > OUTLINE_MAX_COMMUNES:
+            return self
+        # Simplified first (far below the margin): the union is of a few vertices per commune,
+        # and the gaps simplification opens between neighbours are closed by the buffer.
+        simplified = shapely.simplify(present, OUTLINE_MARGIN_M / 10)
+        area = shapely.union_all(simplified).buffer(OUTLINE_MARGIN_M, quad_segs=4)
+        to_lonlat = transformer(STORAGE_CRS, "OGC:CRS84")
+        outline = shapely.transform(
+            shapely.simplify(area, OUTLINE_MARGIN_M / 10),
+            lambda xy: np.column_stack(to_lonlat.transform(xy[:, 0], xy[:, 1])),
+        )
+        shapely.prepare(outline)
+        label = f"the communes collection's outline and {OUTLINE_MARGIN_M / 1000:g} km around it"
+        return dataclasses.replace(self, outline=outline, label=label)
 
     def describe(self) -> str:
         """How a message names the territory."""
+        if self.outline is not None and self.label != Territory.label:
+            return f"the territory ({self.label})"
         return f"the territory ({self.label} {','.join(f'{v:g}' for v in self.bbox)})"
 
 

@@ -11,7 +11,6 @@ import pytest
 import shapely
 from pyproj import Transformer
 
-from atlas.demo.territory import build_territory
 from atlas.policy.tiers import Tier
 from tests.extracts.helpers import estimate, run, start
 from tests.policy.oracle import HIDDEN_FIELDS, Secrets
@@ -39,18 +38,31 @@ def _served_features(served, tier: Tier, collection_id: str) -> dict[str, shapel
 
 
 def _oracle(features: dict[str, shapely.Geometry], area) -> dict[str, shapely.Geometry]:
-    """Features intersecting ``area``; lines and polygons cut, kept when something is left."""
+    """Features intersecting ``area``; lines and polygons cut, their slivers left out.
+
+    The sliver rule (README, Extracts): a cut keeps its parts of at least 1 m² (1 m for a line)
+    and 0.1 % of the feature's area (length); a feature with none left is left out.
+    """
     out = {}
     for fid, geometry in features.items():
         if not geometry.intersects(area):
             continue
-        if geometry.geom_type in ("Point", "MultiPoint"):
+        if geometry.geom_type in ("Point", "MultiPoint") or area.covers(geometry):
             out[fid] = geometry
             continue
-        cut = geometry.intersection(area)
-        if (cut.area if geometry.area > 0 else cut.length) > 0:
-            out[fid] = cut
+        size = (lambda g: g.area) if geometry.area > 0 else (lambda g: g.length)
+        smallest = max(1.0, 0.001 * size(geometry))
+        parts = [p for p in shapely.get_parts(geometry.intersection(area)) if size(p) >= smallest]
+        if parts:
+            out[fid] = shapely.union_all(parts)
     return out
+
+
+def _commune(served, code: str) -> shapely.Geometry:
+    """The commune as the communes collection serves it (Lambert-93)."""
+    response = served.get(Tier.PUBLIC, f"/collections/communes/items/{code}", params={"crs": L93})
+    assert response.status_code == 200, response.text
+    return shapely.geometry.shape(response.json()["geometry"])
 
 
 def _extracted(job, collection_id: str) -> dict[str, shapely.Geometry]:
@@ -143,10 +155,34 @@ def test_bbox_clip_across_the_antimeridian_is_its_two_halves(served, tmp_path) -
 
 
 def test_commune_clip_matches_shapely(served, tmp_path) -> None:
+    """The polygon is the communes collection's; the parcels are the commune's own, no sliver."""
     body = {"collections": CLIPPED, "format": "geojson", "clip": {"commune": "91228"}}
     job = run(served, Tier.INTERNAL, body, tmp_path)
-    _assert_clip(served, job, build_territory().commune("91228").geometry)
-    assert "demo territory" in job.metadata["clip"]["boundaries"]
+    _assert_clip(served, job, _commune(served, "91228"))
+    clip = job.metadata["clip"]
+    assert clip["boundaries"].startswith("collection communes, version ")
+    assert clip["name"] == "Évry-Courcouronnes"
+    # The demo cadastre tessellates each commune: the clip holds exactly its parcels, whole.
+    parcels = json.loads(served.sources["parcels"].read_text(encoding="utf-8"))["features"]
+    own = {f["id"] for f in parcels if f["properties"]["commune"] == "91228"}
+    assert set(_extracted(job, "parcels")) == own
+
+
+def test_commune_clip_is_tier_aware(served, tmp_path) -> None:
+    """A partner's commune clip holds what the partner sees there, and the commune alone."""
+    body = {
+        "collections": ["activity-plots", "parcels", "communes"],
+        "format": "geojson",
+        "clip": {"commune": "91174"},
+    }
+    job = run(served, Tier.B2B, body, tmp_path)
+    area = _commune(served, "91174")
+    for collection_id in ("activity-plots", "parcels"):
+        expected = _oracle(_served_features(served, Tier.B2B, collection_id), area)
+        assert expected and set(_extracted(job, collection_id)) == set(expected), collection_id
+    assert set(_extracted(job, "communes")) == {"91174"}  # the neighbours only touch it
+    frame = pyogrio.read_dataframe(job.path("geojson", "parcels"))
+    assert not set(frame.columns) & HIDDEN_FIELDS[Tier.B2B]
 
 
 def test_site_clip_matches_shapely(served, tmp_path) -> None:
@@ -300,7 +336,7 @@ def test_one_audit_record_per_collection_and_none_for_estimates(served, tmp_path
     records = _audit_records(served, {job.request_id, dry.headers["x-request-id"]})
     assert sorted(r.collection_id for r in records) == sorted(body["collections"])
     read = {x["collection"]: x["features_read"] for x in job.metadata["layers"]}
-    area = build_territory().commune("91174").geometry
+    area = _commune(served, "91174")
     for record in records:
         assert (record.action, record.tier, record.request_id) == (
             "extract",
@@ -317,7 +353,10 @@ def test_one_audit_record_per_collection_and_none_for_estimates(served, tmp_path
     ("body", "words"),
     [
         ({"collections": ["services"], "clip": {"commune": "91228", "site": "x"}}, "exactly one"),
-        ({"collections": ["services"], "clip": {"commune": "99999"}}, "no commune '99999'"),
+        (
+            {"collections": ["services"], "clip": {"commune": "99999"}},
+            "no commune '99999' in the communes collection",
+        ),
         ({"collections": ["services"], "clip": {"site": "nope"}}, "no activity site 'nope'"),
         ({"collections": ["services"], "crs": "EPSG:9999"}, "unsupported CRS"),
         ({"collections": ["services"], "format": "kml"}, "format"),

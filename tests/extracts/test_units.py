@@ -1,10 +1,9 @@
-"""The job registry, Shapefile field names, cutting and commune boundaries, without a server."""
+"""The job registry, Shapefile field names and cutting, without a server."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import subprocess
 import sys
 import threading
@@ -15,11 +14,9 @@ import shapely
 
 from atlas.errors import NotFound, TooManyRequests
 from atlas.extracts.clip import ClipArea, keep_and_cut
-from atlas.extracts.communes import commune_boundaries
 from atlas.extracts.jobs import ExtractJobs, JobNotReady
 from atlas.extracts.writers import shapefile_names
 from atlas.policy.tiers import ANONYMOUS, Principal, Tier
-from tests.helpers import require_real_data
 
 ALICE = Principal(tier=Tier.B2B, key_id="k1", name="alice")
 BOB = Principal(tier=Tier.B2B, key_id="k2", name="bob")
@@ -144,14 +141,3 @@ def test_keep_and_cut_against_shapely() -> None:
     assert cut[2] is geometries[2]
     assert cut[3].geom_type == "MultiPolygon" and cut[3].equals(shapely.box(1, 1, 3, 3))
     assert cut[4].equals(shapely.LineString([(0, 5), (5, 5)]))
-
-
-@pytest.mark.realdata
-def test_commune_boundaries_from_a_real_file_merge_parts_of_one_code() -> None:
-    path = require_real_data("epci-grand-paris-sud", "communes-grand-paris-sud-2018geom.geojson")
-    boundaries = commune_boundaries(path, "code_2026")
-    assert len(boundaries.polygons) == 23  # Évry and Courcouronnes: one commune since 2019
-    evry = boundaries.polygon("91228")
-    assert evry.area > 8e6 and 650_000 < evry.centroid.x < 665_000  # Lambert-93, ~10 km²
-    assert "code_2026" in boundaries.source
-    assert os.path.basename(path) in boundaries.source
