@@ -22,9 +22,10 @@ from atlas.layers import get_layer
 from atlas.layers.base import RasterLayer, ReadOptions, VectorLayer
 from atlas.layers.conform import IngestReport, conform
 from atlas.layers.formats import check_sources
-from atlas.layers.io import resolve_crs, unpacked
+from atlas.layers.io import unpacked
 from atlas.layers.sandbox import isolated_raster_read, isolated_vector_read
 from atlas.layers.sanity import OUTLINE_MAX_COMMUNES, Territory
+from atlas.query.crs import resolve_crs
 from atlas.settings import Settings
 from atlas.stores.base import FeatureQuery, FeatureStore
 from atlas.stores.rasters import RasterCatalog

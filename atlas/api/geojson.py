@@ -11,7 +11,7 @@ from typing import Any
 from fastapi.responses import Response
 from shapely.geometry import mapping
 
-from atlas.api.crs import ApiCRS, from_storage
+from atlas.query.crs import ApiCRS, from_storage
 from atlas.stores.base import Feature
 
 GEOJSON = "application/geo+json"

@@ -21,9 +21,10 @@ from fastapi.responses import HTMLResponse
 from atlas.api.deps import base_url
 from atlas.api.geojson import finite_dumps
 from atlas.api.negotiation import DEFAULT_LANG, Lang, Negotiated, with_params
+from atlas.query.crs import CRS84
 
 STATIC_DIR = Path(__file__).parent / "static"
-CRS84_URIS = ("http://www.opengis.net/def/crs/OGC/1.3/CRS84", None)
+CRS84_URIS = (CRS84, None)
 
 MESSAGES: dict[Lang, dict[str, str]] = {
     Lang.FR: {

@@ -13,9 +13,9 @@ from typing import Any
 
 import shapely
 
-from atlas.api.crs import ApiCRS, bbox_to_storage
 from atlas.errors import InvalidInput
 from atlas.layers.base import FieldSpec
+from atlas.query.crs import ApiCRS, bbox_to_storage
 from atlas.stores.base import Comparison, SortKey, check_fields
 
 # Query parameters the item endpoints define; any other one must be a queryable's name.

@@ -5,15 +5,12 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from atlas.api.crs import SUPPORTED
 from atlas.api.negotiation import alternate_link
 from atlas.layers.base import RasterLayer
-from atlas.layers.io import transformer
+from atlas.query.crs import CRS84, CRS84_CODE, STORAGE_URI, SUPPORTED, transformer
 from atlas.stores.base import CollectionInfo
 from atlas.types import STORAGE_CRS
 
-CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
-LAMBERT93 = "http://www.opengis.net/def/crs/EPSG/0/2154"
 QUERYABLES = "http://www.opengis.net/def/rel/ogc/1.0/queryables"  # Part 3, 6.2
 
 
@@ -23,7 +20,7 @@ def wgs84_bbox(bbox: tuple[float, float, float, float] | None) -> list[float] | 
     # rather than written as invalid JSON or answered with a 500.
     if bbox is None or not all(math.isfinite(v) for v in bbox):
         return None
-    to_wgs84 = transformer(STORAGE_CRS, "OGC:CRS84")
+    to_wgs84 = transformer(STORAGE_CRS, CRS84_CODE)
     xmin, ymin, xmax, ymax = to_wgs84.transform_bounds(*bbox, densify_pts=21)
     if not all(math.isfinite(v) for v in (xmin, ymin, xmax, ymax)):
         return None
@@ -45,7 +42,7 @@ def collection_document(info: CollectionInfo, base: str) -> dict[str, Any]:
         "description": info.description,
         "itemType": "feature",
         "extent": {"spatial": {"bbox": [wgs84_bbox(info.bbox)], "crs": CRS84}},
-        "storageCrs": LAMBERT93,
+        "storageCrs": STORAGE_URI,
         "crs": list(SUPPORTED),
         "links": [
             {"href": href, "rel": "self", "type": "application/json"},
@@ -73,7 +70,7 @@ def raster_document(layer: RasterLayer, meta: dict[str, Any], base: str) -> dict
         # itemType: without it, it lists the raster as a layer and asks for its items (a 404).
         "layerDataType": "Coverage",
         "extent": {"spatial": {"bbox": [wgs84_bbox(tuple(bbox)) if bbox else None], "crs": CRS84}},
-        "storageCrs": LAMBERT93,
+        "storageCrs": STORAGE_URI,
         "links": [
             {
                 "href": f"{base}/collections/{layer.collection_id}",

@@ -23,11 +23,11 @@ import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from atlas.api.crs import ApiCRS, bbox_parts, parse_crs, to_storage
 from atlas.errors import InvalidInput, NotFound
 from atlas.extracts.communes import commune_polygon
 from atlas.extracts.request import Clip
 from atlas.policy.gate import Gate
+from atlas.query.crs import ApiCRS, bbox_parts, parse_crs, to_storage
 from atlas.stores.base import FeatureQuery
 
 MAX_POLYGON_VERTICES = 20_000

@@ -13,8 +13,8 @@ from typing import Any
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from atlas.api.crs import STORAGE_URI, ApiCRS, parse_crs
 from atlas.policy.filters import FilterLang
+from atlas.query.crs import STORAGE_URI, ApiCRS, parse_crs
 
 MAX_COLLECTIONS = 20
 

@@ -21,6 +21,7 @@ import pyogrio
 import shapely
 
 from atlas.extracts.request import CsvGeometry, ExtractFormat, OutputOptions
+from atlas.query.crs import CRS84_CODE
 
 SHAPEFILE_NAME_LENGTH = 10  # dBase III field names
 # OWASP "CSV Injection": Excel, LibreOffice and Google Sheets evaluate a cell starting with one of
@@ -91,7 +92,7 @@ def _gpkg(layer: OutLayer, options: OutputOptions, out_dir: Path, written: Writt
 def _geojson(layer: OutLayer, options: OutputOptions, out_dir: Path, written: Written) -> None:
     path = out_dir / f"{layer.name}.geojson"
     # RFC 7946 files are CRS84 only; in any other CRS GDAL writes the 2008 "crs" member.
-    rfc7946 = "YES" if options.crs.code == "OGC:CRS84" else "NO"
+    rfc7946 = "YES" if options.crs.code == CRS84_CODE else "NO"
     # No ID_FIELD: GDAL would move the id out of "properties", where the standard puts it.
     _write(layer.frame, path, layer, driver="GeoJSON", layer_options={"RFC7946": rfc7946})
     written.files.append(path.name)

@@ -47,9 +47,9 @@ from atlas.layers.io import (
     list_layers,
     read_text_file,
     read_vector,
-    resolve_crs,
     single_source,
 )
+from atlas.query.crs import resolve_crs
 
 _LONLAT = (-180.0, -90.0, 180.0, 90.0)
 # EPSG:2154's projected bounds (metropolitan France and Corsica), rounded outwards.

@@ -14,7 +14,6 @@ import zipfile
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import lru_cache
 from pathlib import Path, PurePosixPath
 from tempfile import TemporaryDirectory
 
@@ -22,12 +21,12 @@ import geopandas as gpd
 import numpy as np
 import pyogrio
 import shapely
-from pyproj import CRS, Transformer
-from pyproj.exceptions import CRSError
+from pyproj import CRS
 
-from atlas.errors import HostileInput, InvalidInput, UnknownCRS
+from atlas.errors import HostileInput, InvalidInput
 from atlas.layers.formats import check_input
 from atlas.layers.geojson_crs import declares_crs
+from atlas.query.crs import CRS84_CODE, resolve_crs, transformer
 from atlas.settings import IngestSettings
 from atlas.types import STORAGE_CRS
 
@@ -36,25 +35,6 @@ VECTOR_SUFFIXES = (".geojson", ".json", ".gpkg", ".shp", ".csv", ".fgb")
 # A column name must be a plain identifier: the standards' names are, and anything else
 # (quotes, semicolons, spaces, SQL) is refused before it can reach a store.
 SAFE_COLUMN = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]{0,62}$")
-
-
-def resolve_crs(value: str | int | CRS | None) -> CRS | None:
-    """A pyproj CRS from 'EPSG:2154', '2154', a WKT or an OGC URI; UnknownCRS when unresolvable."""
-    if value is None or isinstance(value, CRS):
-        return value
-    text = str(value).strip()
-    if text.isdigit():
-        text = f"EPSG:{text}"
-    try:
-        return CRS.from_user_input(text)
-    except CRSError as exc:
-        raise UnknownCRS(f"unknown CRS '{text[:60]}'") from exc
-
-
-@lru_cache(maxsize=64)
-def transformer(source: str, target: str = STORAGE_CRS) -> Transformer:
-    """A cached transformer, always x=easting/longitude, y=northing/latitude."""
-    return Transformer.from_crs(source, target, always_xy=True)
 
 
 def check_column_names(columns: list[str]) -> None:
@@ -250,7 +230,7 @@ def crs_can_hold(frame: gpd.GeoDataFrame, crs: CRS) -> bool:
         return True
     west, south, east, north = crs.area_of_use.bounds
     if not crs.is_geographic:
-        west, south, east, north = transformer("OGC:CRS84", crs.to_wkt()).transform_bounds(
+        west, south, east, north = transformer(CRS84_CODE, crs.to_wkt()).transform_bounds(
             west, south, east, north, densify_pts=21
         )
     # Half the area's size around it: a neighbouring zone is fine, another continent is not.

@@ -29,7 +29,8 @@ from shapely.geometry.base import BaseGeometry
 
 from atlas.errors import HostileInput, InvalidInput
 from atlas.layers.base import RasterResult, ReadOptions
-from atlas.layers.io import resolve_crs, single_source, sniff_bytes
+from atlas.layers.io import single_source, sniff_bytes
+from atlas.query.crs import resolve_crs
 from atlas.settings import IngestSettings
 from atlas.types import STORAGE_CRS, STORAGE_EPSG
 

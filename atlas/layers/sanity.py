@@ -27,7 +27,7 @@ from pyproj import CRS, Transformer
 from shapely.geometry.base import BaseGeometry
 
 from atlas.errors import CRSMismatch, ValidationFailed
-from atlas.layers.io import transformer
+from atlas.query.crs import CRS84_CODE, transformer
 from atlas.settings import DEFAULT_TERRITORY_BBOX, TerritorySettings
 from atlas.types import STORAGE_CRS
 
@@ -74,7 +74,7 @@ class Territory:
     def storage_area(self) -> BaseGeometry:
         """The territory in EPSG:2154, edges densified so that the curved outline holds."""
         area = self.outline if self.outline is not None else shapely.box(*self.bbox)
-        to_storage = transformer("OGC:CRS84", STORAGE_CRS)
+        to_storage = transformer(CRS84_CODE, STORAGE_CRS)
         projected = shapely.transform(
             shapely.segmentize(area, max_segment_length=0.05),
             lambda xy: np.column_stack(to_storage.transform(xy[:, 0], xy[:, 1])),
@@ -96,7 +96,7 @@ class Territory:
         # and the gaps simplification opens between neighbours are closed by the buffer.
         simplified = shapely.simplify(present, OUTLINE_MARGIN_M / 10)
         area = shapely.union_all(simplified).buffer(OUTLINE_MARGIN_M, quad_segs=4)
-        to_lonlat = transformer(STORAGE_CRS, "OGC:CRS84")
+        to_lonlat = transformer(STORAGE_CRS, CRS84_CODE)
         outline = shapely.transform(
             shapely.simplify(area, OUTLINE_MARGIN_M / 10),
             lambda xy: np.column_stack(to_lonlat.transform(xy[:, 0], xy[:, 1])),
@@ -197,7 +197,7 @@ def _share(
 
 @lru_cache(maxsize=32)
 def _to_lonlat(crs: CRS) -> Transformer:
-    return transformer(crs.to_wkt(), "OGC:CRS84")
+    return transformer(crs.to_wkt(), CRS84_CODE)
 
 
 def coordinate_problems(geometries: gpd.GeoSeries) -> dict[int, str]:
@@ -248,7 +248,7 @@ def territory_problems(
     if not outside:
         return problems
     centres = shapely.bounds(values[outside])
-    lon, lat = transformer(STORAGE_CRS, "OGC:CRS84").transform(
+    lon, lat = transformer(STORAGE_CRS, CRS84_CODE).transform(
         (centres[:, 0] + centres[:, 2]) / 2, (centres[:, 1] + centres[:, 3]) / 2
     )
     swapped = np.zeros(len(outside), dtype=bool)

@@ -11,9 +11,9 @@ import json
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from atlas.api.crs import parse_crs
 from atlas.errors import InvalidInput
 from atlas.policy.rules import TierView
+from atlas.query.crs import parse_crs
 from atlas.stores.base import Expression
 from atlas.stores.cql2 import parse_filter
 

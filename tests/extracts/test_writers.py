@@ -22,11 +22,11 @@ import shapely
 from fastapi.testclient import TestClient
 
 from atlas.api.app import create_app
-from atlas.api.crs import parse_crs
 from atlas.extracts.request import CsvGeometry, ExtractFormat, OutputOptions
 from atlas.extracts.writers import FORMULA_TRIGGERS, OutLayer, write_layers
 from atlas.ingest import ingest_path
 from atlas.policy.tiers import Tier
+from atlas.query.crs import parse_crs
 from atlas.stores import open_store
 from tests.conftest import STORE_KINDS, settings_for
 from tests.extracts.helpers import run

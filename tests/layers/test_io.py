@@ -11,7 +11,8 @@ import pytest
 import shapely
 
 from atlas.errors import HostileInput, InvalidInput, UnknownCRS
-from atlas.layers.io import read_vector, resolve_crs, unpacked
+from atlas.layers.io import read_vector, unpacked
+from atlas.query.crs import resolve_crs
 from atlas.settings import IngestSettings
 
 

@@ -16,7 +16,6 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from atlas.api.audit import bbox_wkt
-from atlas.api.crs import SUPPORTED, parse_crs
 from atlas.api.deps import CurrentGate, base_url, get_settings
 from atlas.api.geojson import GEOJSON, feature_document, geojson_response
 from atlas.api.negotiation import NegotiatedRoute, alternate_link
@@ -28,6 +27,7 @@ from atlas.api.params import (
     property_filters,
 )
 from atlas.policy.filters import FilterLang, tier_filter
+from atlas.query.crs import SUPPORTED, parse_crs
 from atlas.settings import Settings
 from atlas.stores.base import FeatureQuery
 

@@ -18,10 +18,10 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from atlas.api.bodies import BODY_RESPONSES, json_body
-from atlas.api.crs import SUPPORTED, ApiCRS, parse_crs
 from atlas.api.deps import CurrentGate, base_url, get_settings
 from atlas.api.geojson import GEOJSON, feature_document, geojson_response
 from atlas.policy.gate import Gate
+from atlas.query.crs import SUPPORTED, ApiCRS, parse_crs
 from atlas.selection import (
     RankedPlot,
     Selection,

@@ -1,4 +1,4 @@
-"""Coordinate reference systems of the API (OGC API – Features Part 2).
+"""Coordinate reference systems (OGC API – Features Part 2), and the one transformer factory.
 
 Geometry is stored in Lambert-93. A response can be asked in CRS84 (lon/lat, the default, as
 Part 1 requires), EPSG:4326 (latitude first: the EPSG definition's axis order, which Part 2
@@ -18,19 +18,22 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
+import numpy as np
 import shapely
 from pyproj import CRS, Transformer
+from pyproj.exceptions import CRSError
 from shapely.geometry.base import BaseGeometry
 
 from atlas.errors import InvalidInput, UnknownCRS
 from atlas.types import STORAGE_CRS, BBox
 
-CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"  # lon/lat on WGS 84 (OGC's URI)
+CRS84_CODE = "OGC:CRS84"  # the same CRS as pyproj names it
 _EPSG = "http://www.opengis.net/def/crs/EPSG/0/"
 SUPPORTED: dict[str, str] = {
-    CRS84: "OGC:CRS84",
+    CRS84: CRS84_CODE,
     f"{_EPSG}4326": "EPSG:4326",
     f"{_EPSG}2154": "EPSG:2154",
     f"{_EPSG}3949": "EPSG:3949",
@@ -71,31 +74,58 @@ def parse_crs(value: str | None, *, parameter: str = "crs") -> ApiCRS:
     raise UnknownCRS(f"{parameter}: unsupported CRS '{text[:80]}'; supported: {names}")
 
 
-@cache
+def resolve_crs(value: str | int | CRS | None) -> CRS | None:
+    """A pyproj CRS from 'EPSG:2154', '2154', a WKT or an OGC URI; UnknownCRS when unresolvable."""
+    if value is None or isinstance(value, CRS):
+        return value
+    text = str(value).strip()
+    if text.isdigit():
+        text = f"EPSG:{text}"
+    try:
+        return _crs(text)
+    except CRSError as exc:
+        raise UnknownCRS(f"unknown CRS '{text[:60]}'") from exc
+
+
+@lru_cache(maxsize=64)
+def transformer(source: str, target: str = STORAGE_CRS, *, always_xy: bool = True) -> Transformer:
+    """The cached transformer from ``source`` to ``target`` (codes, URIs or WKT).
+
+    ``always_xy`` (the default, for files and GeoDataFrames): x is easting or longitude in both.
+    ``always_xy=False``: each CRS's own axis order, as OGC API Features Part 2 and CQL2 want
+    coordinates (EPSG:4326 is lat, lon; CRS84 lon, lat). Building one costs milliseconds of
+    PROJ database reads, hence the cache.
+    """
+    return Transformer.from_crs(_crs(source), _crs(target), always_xy=always_xy)
+
+
+def transform_geometry(geometry: BaseGeometry, moved: Transformer) -> BaseGeometry:
+    """``geometry`` with every coordinate passed through ``moved``."""
+
+    def move(xy: np.ndarray) -> np.ndarray:
+        x, y = moved.transform(xy[:, 0], xy[:, 1])
+        return np.column_stack([x, y])
+
+    return shapely.transform(geometry, move)
+
+
+@lru_cache(maxsize=64)
 def _crs(code: str) -> CRS:
     return CRS.from_user_input(code)
-
-
-@cache
-def _transformer(source: str, target: str) -> Transformer:
-    # always_xy=False: coordinates in each CRS's own axis order (EPSG:4326 is lat, lon).
-    return Transformer.from_crs(_crs(source), _crs(target), always_xy=False)
 
 
 def from_storage(geometry: BaseGeometry | None, target: ApiCRS) -> BaseGeometry | None:
     """A Lambert-93 geometry in ``target``'s coordinates and axis order."""
     if geometry is None or target.is_storage:
         return geometry
-    transformer = _transformer(STORAGE_CRS, target.code)
-    return shapely.transform(geometry, lambda xy: _apply(transformer, xy))
+    return transform_geometry(geometry, transformer(STORAGE_CRS, target.code, always_xy=False))
 
 
 def to_storage(geometry: BaseGeometry, source: ApiCRS) -> BaseGeometry:
     """A geometry given in ``source`` (its axis order) in Lambert-93."""
     if source.is_storage:
         return geometry
-    transformer = _transformer(source.code, STORAGE_CRS)
-    return shapely.transform(geometry, lambda xy: _apply(transformer, xy))
+    return transform_geometry(geometry, transformer(source.code, STORAGE_CRS, always_xy=False))
 
 
 Box = tuple[float, float, float, float]
@@ -152,8 +182,8 @@ def bbox_to_storage(
         if source.is_storage:
             boxes.append(BBox(a, b, c, d))
             continue
-        transformer = _transformer(source.code, STORAGE_CRS)
-        boxes.append(BBox(*transformer.transform_bounds(a, b, c, d, densify_pts=21)))
+        to_storage_ = transformer(source.code, STORAGE_CRS, always_xy=False)
+        boxes.append(BBox(*to_storage_.transform_bounds(a, b, c, d, densify_pts=21)))
     return tuple(boxes)
 
 
@@ -173,7 +203,7 @@ def usable_area(source: ApiCRS) -> Box:
 
 def _clipped_projected(values: Box, source: ApiCRS, strict: bool) -> tuple[Box, ...]:
     # The usable area in the source's own coordinates (a box containing it), then the overlap.
-    x0, y0, x1, y1 = _transformer("OGC:CRS84", source.code).transform_bounds(
+    x0, y0, x1, y1 = transformer(CRS84_CODE, source.code, always_xy=False).transform_bounds(
         *usable_area(source), densify_pts=21
     )
     xmin, ymin = max(values[0], x0), max(values[1], y0)
@@ -189,10 +219,3 @@ def _ordered(values: Sequence[float], parameter: str, strict: bool) -> None:
         raise InvalidInput(
             f"{parameter}: the lower corner must come first (min {relation} max on both axes)"
         )
-
-
-def _apply(transformer: Transformer, xy):  # noqa: ANN001, ANN202 - shapely passes an (n, 2) array
-    import numpy as np
-
-    x, y = transformer.transform(xy[:, 0], xy[:, 1])
-    return np.column_stack([x, y])
