@@ -206,3 +206,23 @@ def test_small_scales_generate_valid_parcels(tmp_path: Path) -> None:
     files = generate(tmp_path, scale=0.05)
     frame = gpd.read_file(files["parcels"])
     assert len(frame) > 1000 and frame.geometry.is_valid.all()
+
+
+def test_communes_are_an_admin_express_4_geopackage(small_demo: dict[str, Path]) -> None:
+    """The territory's 23 communes under ADMIN EXPRESS 4's names; a partition of the territory."""
+    from atlas.demo.territory import COMMUNES, EPCI_SIREN, build_territory
+
+    path = small_demo["communes"]
+    assert [name for name, _ in pyogrio.list_layers(path)] == ["commune"]
+    frame = pyogrio.read_dataframe(path)
+    assert pyogrio.read_info(path)["geometry_name"] == "geometrie" and frame.crs.to_epsg() == 2154
+    facts = {code: (name, population) for code, name, population, *_ in COMMUNES}
+    assert {
+        row.code_insee: (row.nom_officiel, row.population) for row in frame.itertuples()
+    } == facts
+    assert set(frame["codes_siren_des_epci"]) == {EPCI_SIREN}
+    assert set(frame["code_insee_du_departement"]) == {"77", "91"}
+    territory = build_territory()
+    union = shapely.union_all(frame.geometry.to_numpy())
+    assert abs(union.area - sum(c.geometry.area for c in territory.communes)) < 1.0
+    assert not shapely.overlaps(frame.geometry.to_numpy()[:, None], frame.geometry.to_numpy()).any()

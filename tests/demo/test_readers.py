@@ -11,7 +11,7 @@ from atlas.layers.base import ReadOptions, VectorLayer
 from atlas.layers.conform import conform
 
 VECTOR = (
-    "parcels", "activity-sites", "activity-plots", "establishments", "water-pipes",
+    "communes", "parcels", "activity-sites", "activity-plots", "establishments", "water-pipes",
     "water-structures", "heritage-monuments", "services", "flood-hazard",
 )  # fmt: skip
 

@@ -34,6 +34,11 @@ def _check(reports: list) -> None:
             assert report.rejected == [], report.summary()
     monuments = next(r for r in reports if r.collection_id == "heritage-monuments")
     assert any("heritage-perimeters" in note for note in monuments.notes)
+    # The communes come first, and every later vector layer is checked against their outline.
+    assert reports[0].collection_id == "communes" and reports[0].kept == 23
+    for report in reports[1:]:
+        if report.collection_id not in ("elevation", "slope"):
+            assert any("communes collection's outline" in n for n in report.notes), report.notes
 
 
 def test_small_demo_ingests(tmp_path: Path) -> None:
