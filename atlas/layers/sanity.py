@@ -95,7 +95,10 @@ class Territory:
         # Simplified first (far below the margin): the union is of a few vertices per commune,
         # and the gaps simplification opens between neighbours are closed by the buffer.
         simplified = shapely.simplify(present, OUTLINE_MARGIN_M / 10)
-        area = shapely.union_all(simplified).buffer(OUTLINE_MARGIN_M, quad_segs=4)
+        try:
+            area = shapely.union_all(simplified).buffer(OUTLINE_MARGIN_M, quad_segs=4)
+        except shapely.errors.GEOSException:  # stored communes are valid; never fail an ingest
+            return self
         to_lonlat = transformer(STORAGE_CRS, CRS84_CODE)
         outline = shapely.transform(
             shapely.simplify(area, OUTLINE_MARGIN_M / 10),

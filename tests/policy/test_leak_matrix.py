@@ -312,6 +312,7 @@ def _ids(served) -> dict[str, list[str]]:
         "establishments": secrets.undiffusible[:5],
         "water-pipes": ["1", "2"],
         "parcels": [],
+        "communes": ["91228", "77445"],
     }
 
 

@@ -43,7 +43,22 @@ def test_collections_per_tier(served) -> None:
     assert "parcels" not in listed[Tier.PUBLIC] and "parcels" in listed[Tier.B2B]
     assert not {"water-pipes", "water-structures"} & (listed[Tier.PUBLIC] | listed[Tier.B2B])
     assert {"water-pipes", "water-structures", "parcels"} <= listed[Tier.INTERNAL]
-    assert {"elevation", "slope", "heritage-monuments", "services"} <= listed[Tier.PUBLIC]
+    public = {"elevation", "slope", "heritage-monuments", "services", "communes"}
+    assert public <= listed[Tier.PUBLIC]
+
+
+def test_communes_are_the_same_for_every_tier(served) -> None:
+    """A public reference layer: every tier gets every commune with every field, exact."""
+    answers = {
+        tier: _items(served, tier, "communes", limit=100, crs=L93)["features"] for tier in Tier
+    }
+    assert len(answers[Tier.PUBLIC]) == 23
+    assert answers[Tier.PUBLIC] == answers[Tier.B2B] == answers[Tier.INTERNAL]
+    fields = set(answers[Tier.PUBLIC][0]["properties"])
+    assert {"nom_officiel", "codes_siren_des_epci", "population"} <= fields
+    queryables = served.get(Tier.PUBLIC, "/collections/communes/queryables").json()
+    described = queryables["properties"]
+    assert all(described[name].get("description") for name in fields), described
 
 
 def test_public_sees_plots_on_the_market_only_with_their_own_extent(served) -> None:
