@@ -52,7 +52,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.audit,
             tile_budget=TileBudget(settings.tiles.max_features, settings.tiles.max_bytes),
         )
-        app.state.keys = open_keyring(settings.store, settings.auth)
+        app.state.keys = open_keyring(settings.store, settings.auth, cached=True)  # in memory
         app.state.limiter = RateLimiter(settings.limits)
         app.state.oidc = open_oidc(settings.auth)  # None unless ATLAS_AUTH_OIDC_JWKS is set
         app.state.extracts = open_jobs(settings)  # extract jobs: threads of this process

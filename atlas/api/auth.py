@@ -8,10 +8,12 @@ Routers take ONE dependency::
     def items(collectionId: str, principal: CurrentPrincipal, ...) -> ...:
         ...  # principal.tier drives the policy; principal.who goes to the audit log
 
-``CurrentPrincipal`` is ``Annotated[Principal, Depends(request_principal)]``: no Authorization
-header is the public tier; ``Bearer <API key>`` is the key's tier (``Bearer <JWT>`` the role's tier
-when OIDC is configured); anything else is a 401, never a silent fallback to public. The principal
-is also left on ``request.state.principal`` for the cache-headers middleware and the audit log.
+``CurrentPrincipal`` is ``Annotated[Principal, Depends(request_principal)]``: no credential is the
+public tier; ``Authorization: Bearer <API key>`` is the key's tier (``Bearer <JWT>`` the role's
+tier when OIDC is configured), and ``X-API-Key: <API key>`` is read exactly like it (clients that
+cannot set Authorization); both headers naming different credentials, several of one, or anything
+else is a 401, never a silent fallback to public. The principal is also left on
+``request.state.principal`` for the cache-headers middleware and the audit log.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request, Security
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from atlas.auth.keys import KeyRing
 from atlas.auth.oidc import looks_like_jwt
@@ -34,6 +36,15 @@ bearer = HTTPBearer(
     description="An Atlas API key (`atlas keys create`): `Authorization: Bearer atlas_…`."
     " Without one, the public tier.",
 )
+API_KEY_HEADER = "X-API-Key"
+api_key_header = APIKeyHeader(
+    name=API_KEY_HEADER,
+    auto_error=False,
+    scheme_name="apiKeyHeader",
+    description="The same API key in its own header, `X-API-Key: atlas_…`, read exactly like"
+    " `Authorization: Bearer`; with both headers they must name the same key.",
+)
+_ONE_CREDENTIAL = "send one header 'Authorization: Bearer <API key>' or 'X-API-Key: <API key>'"
 
 
 def get_keys(request: Request) -> KeyRing:
@@ -44,19 +55,33 @@ def get_keys(request: Request) -> KeyRing:
 def get_principal(
     request: Request,
     _documented: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)] = None,
+    _documented_header: Annotated[str | None, Security(api_key_header)] = None,
 ) -> Principal:
     """The caller: ANONYMOUS without credentials, the key's principal, or Unauthorized (401)."""
-    headers = request.headers.getlist("authorization")
-    if not headers:
-        principal = ANONYMOUS
-    else:
-        scheme, _, token = headers[0].strip().partition(" ")
-        token = token.strip()
-        if len(headers) > 1 or scheme.lower() != "bearer" or not token:
-            raise Unauthorized("send one header 'Authorization: Bearer <API key>'")
-        principal = _authenticate(request, token)
+    token = credential(request)
+    principal = ANONYMOUS if token is None else _authenticate(request, token)
     request.state.principal = principal
     return principal
+
+
+def credential(request: Request) -> str | None:
+    """The key (or token) the request carries in Authorization: Bearer or X-API-Key; None if none."""
+    bearer_token = key = None
+    authorization = request.headers.getlist("authorization")
+    if authorization:
+        scheme, _, bearer_token = authorization[0].strip().partition(" ")
+        bearer_token = bearer_token.strip()
+        if len(authorization) > 1 or scheme.lower() != "bearer" or not bearer_token:
+            raise Unauthorized(_ONE_CREDENTIAL)
+    api_keys = request.headers.getlist(API_KEY_HEADER)
+    if api_keys:
+        key = api_keys[0].strip()
+        if len(api_keys) > 1 or not key:
+            raise Unauthorized(_ONE_CREDENTIAL)
+    if bearer_token and key and bearer_token != key:
+        # Which one to believe cannot be guessed: neither, rather than the wrong tier.
+        raise Unauthorized("Authorization and X-API-Key name different credentials: send one")
+    return bearer_token or key
 
 
 def _authenticate(request: Request, token: str) -> Principal:

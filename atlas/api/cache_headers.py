@@ -2,8 +2,9 @@
 
 A response depends on who asks (the tier policy filters collections, fields and rows), so:
 
-- ``Vary: Authorization`` always: a cache must never hand one caller's response to another;
-- a caller with credentials (b2b, internal, or a 401 for a bad key) gets
+- ``Vary: Authorization, X-API-Key`` always (a key may come in either header, ``atlas.api.auth``):
+  a cache must never hand one caller's response to another;
+- a caller with credentials in either header (b2b, internal, or a 401 for a bad key) gets
   ``Cache-Control: private, no-store``, whatever the route set: nothing of theirs is kept by a
   shared cache or the browser (RFC 9111 section 5.2.2.5);
 - an anonymous (public) caller's successful GET may be cached ``public, max-age=N``
@@ -19,13 +20,18 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from atlas.policy.tiers import Tier
 
 PRIVATE = "private, no-store"
+CREDENTIAL_HEADERS = ("Authorization", "X-API-Key")
 _CACHEABLE_STATUS = {200, 203, 204, 206, 300, 301, 304, 308, 404, 410}
 
 
 def _vary_authorization(headers: MutableHeaders) -> None:
     vary = [v.strip() for v in headers.get("vary", "").split(",") if v.strip()]
-    if "authorization" not in {v.lower() for v in vary} and "*" not in vary:
-        headers["Vary"] = ", ".join([*vary, "Authorization"])
+    if "*" in vary:
+        return
+    present = {v.lower() for v in vary}
+    missing = [name for name in CREDENTIAL_HEADERS if name.lower() not in present]
+    if missing:
+        headers["Vary"] = ", ".join([*vary, *missing])
 
 
 class TierCacheHeaders:
@@ -42,7 +48,8 @@ class TierCacheHeaders:
             return
         # request.state writes into this dict; keep a reference to read the principal back.
         state = scope.setdefault("state", {})
-        credentials = "authorization" in Headers(scope=scope)
+        request_headers = Headers(scope=scope)
+        credentials = any(name in request_headers for name in CREDENTIAL_HEADERS)
         method = scope.get("method", "GET")
 
         async def send_with_headers(message: Message) -> None:

@@ -55,7 +55,7 @@ _ERRORS = {
     "5XX": "the service failed or is unavailable (503: Retry-After); the body carries requestId",
 }
 _KEY_ERRORS = {
-    "401": "the Authorization header is not a valid key (WWW-Authenticate: Bearer)",
+    "401": "the Authorization or X-API-Key header is not a valid key (WWW-Authenticate: Bearer)",
     "429": "the caller's rate limit is exhausted (Retry-After)",
 }
 _ERROR_CONTENT = {

@@ -28,6 +28,13 @@ from typing import Protocol
 
 import sqlalchemy as sa
 
+from atlas.auth.cache import (
+    Freshness,
+    KeyCache,
+    PostgresNotifications,
+    SqliteDataVersion,
+    notify_channel,
+)
 from atlas.errors import InvalidInput, NotFound, StoreUnavailable, Unauthorized
 from atlas.policy.tiers import Principal, Tier
 from atlas.settings import AuthSettings, StoreSettings
@@ -95,6 +102,10 @@ class KeyBackend(Protocol):
         """The record and digest of ``key_id``, or None when unknown."""
         ...
 
+    def all_keys(self) -> dict[str, tuple[KeyRecord, bytes]]:
+        """Every record with its digest, by key id (what an API process keeps in memory)."""
+        ...
+
     def records(self) -> list[KeyRecord]:
         """Every key record, oldest first."""
         ...
@@ -139,10 +150,13 @@ def parse_tier(text: str) -> Tier:
 
 
 class KeyRing:
-    """Create, list, revoke and verify API keys over one backend."""
+    """Create, list, revoke and verify API keys over one backend (through a cache if given)."""
 
-    def __init__(self, backend: KeyBackend, *, clock: Clock = utcnow) -> None:
+    def __init__(
+        self, backend: KeyBackend, *, clock: Clock = utcnow, cache: KeyCache | None = None
+    ) -> None:
         self.backend = backend
+        self.cache = cache
         self._clock = clock
 
     def create(
@@ -160,6 +174,8 @@ class KeyRing:
         key = f"{KEY_PREFIX}_{key_id}_{secrets.token_urlsafe(32)}"
         record = KeyRecord(key_id=key_id, name=name, tier=tier, created=now, expires=expires)
         self.backend.insert(record, key_digest=digest(key))
+        if self.cache is not None:
+            self.cache.invalidate()
         return record, key
 
     def list(self) -> list[KeyRecord]:
@@ -170,6 +186,8 @@ class KeyRing:
         """Revoke a key for good; NotFound when no key has this id."""
         key_id = key_id.strip()
         record = self.backend.revoke(key_id, at=self._clock()) if _KEY_ID.match(key_id) else None
+        if self.cache is not None:
+            self.cache.invalidate()  # other processes learn it from the key store (cache.py)
         if record is None:
             raise NotFound(f"no API key with id '{key_id[:40]}'")
         return record
@@ -179,7 +197,8 @@ class KeyRing:
         match = _KEY.match(key)
         if match is None:
             raise Unauthorized("malformed API key")
-        found = self.backend.lookup(match.group(1))
+        source = self.cache if self.cache is not None else self.backend
+        found = source.lookup(match.group(1))
         record, stored = found if found is not None else (None, _NO_DIGEST)
         # Constant-time comparison: the time taken says nothing about how much of it matched.
         if not hmac.compare_digest(digest(key), stored) or record is None:
@@ -191,7 +210,9 @@ class KeyRing:
         return Principal(tier=record.tier, key_id=record.key_id, name=record.name)
 
     def close(self) -> None:
-        """Close the backend."""
+        """Stop the cache's watch and close the backend."""
+        if self.cache is not None:
+            self.cache.close()
         self.backend.close()
 
 
@@ -260,6 +281,7 @@ class SqlKeys:
                     expires=record.expires,
                 )
             )
+            self._announce(conn, record.key_id)
 
     def lookup(self, key_id: str) -> tuple[KeyRecord, bytes] | None:
         """The record and digest of ``key_id``, or None when unknown."""
@@ -268,6 +290,12 @@ class SqlKeys:
                 sa.select(self._table).where(self._table.c.key_id == key_id)
             ).one_or_none()
         return None if row is None else (_record(row), bytes(row.digest))
+
+    def all_keys(self) -> dict[str, tuple[KeyRecord, bytes]]:
+        """Every record with its digest, by key id."""
+        with self._begin() as conn:
+            rows = conn.execute(sa.select(self._table)).all()
+        return {row.key_id: (_record(row), bytes(row.digest)) for row in rows}
 
     def records(self) -> list[KeyRecord]:
         """Every key record, oldest first."""
@@ -285,12 +313,23 @@ class SqlKeys:
                 .where(table.c.key_id == key_id, table.c.revoked.is_(None))
                 .values(revoked=at)
             )
+            self._announce(conn, key_id)
             row = conn.execute(sa.select(table).where(table.c.key_id == key_id)).one_or_none()
         return None if row is None else _record(row)
 
     def close(self) -> None:
         """Dispose of the connection pool."""
         self.engine.dispose()
+
+    @property
+    def channel(self) -> str | None:
+        """The PostgreSQL channel announcing changes (None on SQLite, which has none)."""
+        return None if self.schema is None else notify_channel(self.schema)
+
+    def _announce(self, conn: sa.Connection, key_id: str) -> None:
+        # Delivered to every listening API process when this transaction commits, not before.
+        if self.channel is not None:
+            conn.execute(sa.select(sa.func.pg_notify(self.channel, key_id)))
 
     def drop(self) -> None:
         """Drop the table (and the PostgreSQL schema); for tests."""
@@ -352,15 +391,27 @@ def postgres_keys(
     return SqlKeys(engine, schema=schema)
 
 
-def open_keyring(store: StoreSettings, auth: AuthSettings) -> KeyRing:
-    """The keys the settings select: PostgreSQL when ATLAS_DATABASE_URL is set, else SQLite."""
+def open_keyring(store: StoreSettings, auth: AuthSettings, *, cached: bool = False) -> KeyRing:
+    """The keys the settings select: PostgreSQL when ATLAS_DATABASE_URL is set, else SQLite.
+
+    ``cached`` (an API process): keys are kept in memory and watched for changes (``cache.py``);
+    a command that runs once reads the store directly.
+    """
+    freshness: Freshness
     if store.database_url is not None:
+        url = store.database_url.get_secret_value()
         backend = postgres_keys(
-            store.database_url.get_secret_value(),
+            url,
             schema=auth.db_schema,
             statement_timeout_ms=store.statement_timeout_ms,
             pool_size=store.pool_size,
         )
+        if not cached:
+            return KeyRing(backend)
+        freshness = PostgresNotifications(url, notify_channel(auth.db_schema))
     else:
         backend = sqlite_keys(store.data_dir)
-    return KeyRing(backend)
+        if not cached:
+            return KeyRing(backend)
+        freshness = SqliteDataVersion(store.data_dir / KEYS_FILE)
+    return KeyRing(backend, cache=KeyCache(backend, freshness))

@@ -16,6 +16,7 @@ from atlas.settings import Settings, StoreSettings
 from tests.auth.fixtures import BACKENDS, drop_keys, key_settings
 
 PUBLIC_LIMIT = 5
+VARY = "Authorization, X-API-Key"  # a key may come in either header
 
 
 def build_app(settings: Settings) -> FastAPI:
@@ -73,7 +74,7 @@ def test_no_key_is_public_and_publicly_cacheable(client: TestClient) -> None:
     assert response.status_code == 200
     assert response.json() == {"tier": "public", "keyId": None, "name": "anonymous"}
     assert response.headers["Cache-Control"] == "public, max-age=60"
-    assert response.headers["Vary"] == "Authorization"
+    assert response.headers["Vary"] == VARY
 
 
 @pytest.mark.parametrize("tier", ["b2b", "internal"])
@@ -85,7 +86,7 @@ def test_a_valid_key_is_its_tier_and_never_cached(
     assert response.status_code == 200
     assert response.json() == {"tier": tier, "keyId": record.key_id, "name": f"{tier} caller"}
     assert response.headers["Cache-Control"] == "private, no-store"
-    assert response.headers["Vary"] == "Authorization"
+    assert response.headers["Vary"] == VARY
 
 
 def test_the_bearer_scheme_is_case_insensitive(client: TestClient, ring: KeyRing) -> None:
@@ -184,10 +185,10 @@ def test_routes_without_the_dependency_still_vary_and_stay_private(
     public = client.get("/conformance")
     assert public.headers["Cache-Control"] == "public, max-age=60"
     # JSON or HTML by Accept (atlas.api.negotiation): the page varies on those too.
-    assert public.headers["Vary"] == "Accept, Accept-Language, Authorization"
+    assert public.headers["Vary"] == f"Accept, Accept-Language, {VARY}"
     private = client.get("/conformance", headers=bearer(key))
     assert private.headers["Cache-Control"] == "private, no-store"
-    assert private.headers["Vary"] == "Accept, Accept-Language, Authorization"
+    assert private.headers["Vary"] == f"Accept, Accept-Language, {VARY}"
 
 
 def test_route_cache_control_is_kept_for_public_and_overridden_for_keys(settings: Settings) -> None:
@@ -205,16 +206,83 @@ def test_route_cache_control_is_kept_for_public_and_overridden_for_keys(settings
         _, key = app.state.keys.create(tier="b2b", name="x")
         public = client.get("/test/tile")
         assert public.headers["Cache-Control"] == "public, max-age=3600"
-        assert public.headers["Vary"] == "Accept-Encoding, Authorization"
+        assert public.headers["Vary"] == f"Accept-Encoding, {VARY}"
         private = client.get("/test/tile", headers=bearer(key))
         assert private.headers["Cache-Control"] == "private, no-store"
 
 
-def test_the_openapi_document_declares_the_bearer_scheme(client: TestClient) -> None:
+def test_the_openapi_document_declares_both_key_headers(client: TestClient) -> None:
     document = client.get("/api").json()
-    scheme = document["components"]["securitySchemes"]["apiKey"]
-    assert scheme["type"] == "http" and scheme["scheme"] == "bearer"
-    assert document["paths"]["/test/whoami"]["get"]["security"] == [{"apiKey": []}]
+    schemes = document["components"]["securitySchemes"]
+    assert schemes["apiKey"]["type"] == "http" and schemes["apiKey"]["scheme"] == "bearer"
+    assert {k: schemes["apiKeyHeader"][k] for k in ("type", "in", "name")} == {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-API-Key",
+    }
+    assert "Authorization: Bearer" in schemes["apiKeyHeader"]["description"]
+    # Either scheme (OpenAPI: alternatives are separate entries).
+    security = document["paths"]["/test/whoami"]["get"]["security"]
+    assert security == [{"apiKey": []}, {"apiKeyHeader": []}]
+
+
+def test_x_api_key_is_read_like_bearer(client: TestClient, ring: KeyRing) -> None:
+    record, key = ring.create(tier="internal", name="QGIS")
+    response = client.get("/test/whoami", headers={"X-API-Key": f" {key} "})
+    assert response.status_code == 200
+    assert response.json() == {"tier": "internal", "keyId": record.key_id, "name": "QGIS"}
+    assert response.headers["Cache-Control"] == "private, no-store"  # never cached publicly
+    assert response.headers["Vary"] == VARY
+    both = client.get("/test/whoami", headers={**bearer(key), "X-API-Key": key})
+    assert both.json()["keyId"] == record.key_id  # the same key twice is that key
+    ring.revoke(record.key_id)
+    assert_unauthorized(client.get("/test/whoami", headers={"X-API-Key": key}), "revoked")
+
+
+@pytest.mark.parametrize(
+    ("headers", "reason"),
+    [
+        ([("X-API-Key", "atlas_0123456789ab_" + "a" * 43)], "invalid API key"),
+        ([("X-API-Key", "not-a-key")], "malformed API key"),
+        ([("X-API-Key", "")], "X-API-Key: <API key>"),
+        ([("X-API-Key", "  ")], "X-API-Key: <API key>"),
+        ([("X-API-Key", "KEY"), ("X-API-Key", "KEY")], "X-API-Key: <API key>"),
+        ([("Authorization", "Bearer KEY"), ("X-API-Key", "OTHER")], "different credentials"),
+        ([("Authorization", "Basic YWRtaW46YWRtaW4="), ("X-API-Key", "KEY")], "send one header"),
+    ],
+)
+def test_a_bad_x_api_key_is_401_never_public(
+    client: TestClient, ring: KeyRing, headers: list[tuple[str, str]], reason: str
+) -> None:
+    _, key = ring.create(tier="b2b", name="partner")
+    _, other = ring.create(tier="internal", name="staff")
+    sent = [(name, value.replace("OTHER", other).replace("KEY", key)) for name, value in headers]
+    assert_unauthorized(client.get("/test/whoami", headers=sent), reason)
+
+
+def test_a_warm_request_sends_no_key_statement(client: TestClient, ring: KeyRing) -> None:
+    from tests.auth.fixtures import key_statements, listening, reads_keys
+
+    before = listening(ring)
+    _, key = ring.create(tier="b2b", name="partner")
+    listening(ring, writes=1, since=before)
+    assert client.get("/test/whoami", headers=bearer(key)).status_code == 200  # warm
+    with key_statements(ring) as statements:
+        for headers in (bearer(key), {"X-API-Key": key}, bearer(key[:-1] + "x")):
+            client.get("/test/whoami", headers=headers)
+    assert reads_keys(statements) == []
+    assert set(statements) <= {"PRAGMA data_version"}  # SQLite's in-process check only
+
+
+def test_a_key_revoked_by_the_cli_in_another_process_is_401_at_once(
+    client: TestClient, ring: KeyRing, settings: Settings
+) -> None:
+    from tests.auth.fixtures import atlas_keys
+
+    key = atlas_keys(settings, "create", "--tier", "internal", "--name", "leaver")
+    assert client.get("/test/whoami", headers=bearer(key)).json()["tier"] == "internal"
+    atlas_keys(settings, "revoke", key.split("_")[1])
+    assert_unauthorized(client.get("/test/whoami", headers=bearer(key)), "revoked")
 
 
 def test_an_unreachable_key_store_is_503_not_public(tmp_path) -> None:

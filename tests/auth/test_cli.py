@@ -14,16 +14,7 @@ from atlas.cli import app
 from atlas.errors import Unauthorized
 from atlas.policy.tiers import Tier
 from atlas.settings import Settings
-
-
-def environment(settings: Settings) -> dict[str, str]:
-    """The ATLAS_* variables that select the same backend as ``settings``."""
-    url = settings.store.database_url
-    return {
-        "ATLAS_DATA_DIR": str(settings.store.data_dir),
-        "ATLAS_DATABASE_URL": url.get_secret_value() if url else "",
-        "ATLAS_AUTH_DB_SCHEMA": settings.auth.db_schema,
-    }
+from tests.auth.fixtures import environment
 
 
 def run(settings: Settings, *args: str):

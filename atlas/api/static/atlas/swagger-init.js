@@ -16,8 +16,10 @@
       return key;
     }
     ui.authSelectors.authorized().forEach(function (entry) {
+      // The key given for either scheme: Bearer, or the X-API-Key header (type apiKey).
       var scheme = String(entry.getIn(["schema", "scheme"]) || "").toLowerCase();
-      if (key === null && scheme === "bearer" && entry.get("value")) {
+      var type = String(entry.getIn(["schema", "type"]) || "");
+      if (key === null && (scheme === "bearer" || type === "apiKey") && entry.get("value")) {
         key = entry.get("value");
       }
     });
