@@ -25,7 +25,9 @@ from atlas.layers import get_layer
 from atlas.layers.base import ReadResult, VectorLayer
 from atlas.layers.conform import IngestReport, conform
 from atlas.layers.water_indicators import INDICATOR_NAMES, water_indicators
-from atlas.stores.base import Comparison, FeatureQuery, FeatureStore, VersionBatch
+from atlas.query.features import FeatureQuery
+from atlas.query.filters import Comparison
+from atlas.stores.base import FeatureStore, VersionBatch
 
 WATER_SERVED = ("activity-plots", "activity-sites")
 # What an ingest of the key reads values from or refreshes: locked for its whole batch.

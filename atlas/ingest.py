@@ -26,8 +26,9 @@ from atlas.layers.io import unpacked
 from atlas.layers.sandbox import isolated_raster_read, isolated_vector_read
 from atlas.layers.sanity import OUTLINE_MAX_COMMUNES, Territory
 from atlas.query.crs import resolve_crs
+from atlas.query.features import FeatureQuery
 from atlas.settings import Settings
-from atlas.stores.base import FeatureQuery, FeatureStore
+from atlas.stores.base import FeatureStore
 from atlas.stores.rasters import RasterCatalog
 
 COMMUNES = "communes"  # its outline narrows the territory of every other ingest

@@ -7,8 +7,8 @@ import pytest
 import shapely
 
 from atlas.layers.heritage_perimeters import ABORDS, PDA
+from atlas.query.features import FeatureQuery
 from atlas.settings import Settings, StoreSettings
-from atlas.stores.base import FeatureQuery
 
 # Two protected monuments 2 km apart around Évry, in Lambert-93.
 CATHEDRAL = shapely.Point(658_900.0, 6_834_300.0)

@@ -16,7 +16,10 @@ import shapely
 from atlas.errors import InvalidInput
 from atlas.layers.base import FieldSpec
 from atlas.query.crs import ApiCRS, bbox_to_storage
-from atlas.stores.base import Comparison, SortKey, check_fields
+from atlas.query.features import SortKey
+from atlas.query.fields import check_fields
+from atlas.query.filters import Comparison
+from atlas.query.values import typed_value
 
 # Query parameters the item endpoints define; any other one must be a queryable's name.
 ITEM_PARAMETERS = frozenset(
@@ -120,22 +123,5 @@ def property_filters(
         if spec is None:
             # The same words for a hidden field and a made-up one.
             raise InvalidInput(f"unknown query parameter '{short(name)}'")
-        out.append(Comparison(name, "=", typed_value(spec, value)))
+        out.append(Comparison(name, "=", typed_value(spec, value, text=True)))
     return tuple(out)
-
-
-def typed_value(spec: FieldSpec, text: str) -> object:
-    """A parameter value as the field's type; 400 when it does not parse."""
-    try:
-        if spec.type == "integer":
-            return int(text)
-        if spec.type == "number":
-            value = float(text)
-            if not math.isfinite(value):
-                raise ValueError
-            return value
-        if spec.type == "boolean":
-            return {"true": True, "false": False}[text.lower()]
-    except (ValueError, KeyError):
-        raise InvalidInput(f"{spec.name}: '{short(text)}' is not a valid {spec.type}") from None
-    return text

@@ -28,7 +28,7 @@ from atlas.extracts.communes import commune_polygon
 from atlas.extracts.request import Clip
 from atlas.policy.gate import Gate
 from atlas.query.crs import ApiCRS, bbox_parts, parse_crs, to_storage
-from atlas.stores.base import FeatureQuery
+from atlas.query.features import FeatureQuery
 
 MAX_POLYGON_VERTICES = 20_000
 SITES = "activity-sites"

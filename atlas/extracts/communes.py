@@ -16,7 +16,7 @@ from shapely.geometry.base import BaseGeometry
 
 from atlas.errors import InvalidInput, NotFound
 from atlas.policy.gate import Gate
-from atlas.stores.base import FeatureQuery
+from atlas.query.features import FeatureQuery
 
 COMMUNES = "communes"
 

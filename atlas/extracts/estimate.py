@@ -19,7 +19,7 @@ from atlas.extracts.request import ExtractFormat
 from atlas.extracts.tables import count
 from atlas.layers import catalog
 from atlas.policy.gate import Gate
-from atlas.stores.base import Expression
+from atlas.query.filters import Expression
 
 # Bytes of one value in a binary encoding (WKB, GeoPackage, dBase-ish), by type.
 _FIELD_BYTES = {"string": 18, "integer": 8, "number": 8, "boolean": 1, "date": 10, "datetime": 20}

@@ -18,8 +18,8 @@ from atlas.extracts.writers import OutLayer, write_layers
 from atlas.layers import catalog
 from atlas.policy.filters import tier_filter
 from atlas.policy.gate import Gate
+from atlas.query.filters import Expression
 from atlas.settings import Settings
-from atlas.stores.base import Expression
 
 Progress = Callable[[float, str], None]  # (percent, what is being done)
 

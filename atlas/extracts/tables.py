@@ -13,7 +13,6 @@ would let a caller locate a feature precisely by moving a small polygon around.
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +24,10 @@ from atlas.extracts.clip import ClipArea, keep_and_cut
 from atlas.layers.base import FieldSpec
 from atlas.policy.gate import Gate
 from atlas.policy.rules import TierView
-from atlas.stores.base import CollectionInfo, Expression, FeatureQuery
+from atlas.query.features import FeatureQuery
+from atlas.query.filters import Expression
+from atlas.query.values import as_date, is_missing
+from atlas.stores.base import CollectionInfo
 
 _PAGE = 10_000
 
@@ -133,7 +135,7 @@ def _id_field(view: TierView) -> str:
 
 
 def _typed(spec: FieldSpec, values: list[Any]) -> Any:
-    values = [None if _missing(v) else v for v in values]
+    values = [None if is_missing(v) else v for v in values]
     kind = spec.type
     if kind == "integer":
         return pd.array([None if v is None else int(v) for v in values], dtype="Int64")
@@ -142,7 +144,7 @@ def _typed(spec: FieldSpec, values: list[Any]) -> Any:
     if kind == "boolean":
         return pd.array([None if v is None else bool(v) for v in values], dtype="boolean")
     if kind == "date":
-        return pd.Series([_date(v) for v in values], dtype=object)
+        return pd.Series([as_date(v) for v in values], dtype=object)
     if kind == "datetime":
         return pd.to_datetime(pd.Series(values, dtype=object), utc=True).astype(
             "datetime64[ms, UTC]"
@@ -150,19 +152,3 @@ def _typed(spec: FieldSpec, values: list[Any]) -> Any:
     return pd.Series([None if v is None else str(v) for v in values], dtype=object)
 
 
-def _missing(value: Any) -> bool:
-    if value is None or value is pd.NA or value is pd.NaT:
-        return True
-    return isinstance(value, float) and np.isnan(value)
-
-
-def _date(value: Any) -> dt.date | None:
-    if value is None:
-        return None
-    if isinstance(value, dt.datetime | pd.Timestamp):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, np.datetime64):
-        return pd.Timestamp(value).date()
-    return dt.date.fromisoformat(str(value)[:10])

@@ -24,7 +24,7 @@ from atlas.layers.activity_sites import compare_vacancy, vacancy_rate
 from atlas.layers.cnig import ETABLISSEMENT, SITE_ECO, TERRAIN_ECO, CnigClass
 from atlas.policy.gate import Gate
 from atlas.policy.tiers import Tier
-from atlas.stores.base import FeatureQuery
+from atlas.query.features import FeatureQuery
 
 Mode = Literal["publication", "internal"]
 # Resource names of the CNIG datapackage, in its order (POLE-ECO: see atlas.inventory).

@@ -34,7 +34,6 @@ import csv
 import datetime as dt
 import io
 import json
-import math
 import os
 import shutil
 import sys
@@ -56,6 +55,7 @@ from atlas.layers.activity_sites import LAYER as SITES_LAYER
 from atlas.layers.cnig import STANDARD, CnigClass, CnigField, table_schema
 from atlas.layers.establishments import LAYER as ESTABLISHMENTS_LAYER
 from atlas.policy.gate import Gate
+from atlas.query.values import as_date, is_missing
 
 DELIMITER = ";"
 ENCODING = "utf-8"
@@ -170,9 +170,9 @@ def write_vacancy(path: Path, vacancy: pd.DataFrame) -> None:
 def _report_cell(value: object) -> str:
     if isinstance(value, bool | np.bool_):
         return "oui" if value else "non"
-    if isinstance(value, float | int | np.number) and not _missing(value):
+    if isinstance(value, float | int | np.number) and not is_missing(value):
         return cell(round(float(value), 2), _NUMBER)
-    return "" if _missing(value) else str(value)
+    return "" if is_missing(value) else str(value)
 
 
 def write_csv(path: Path, table: CnigTable) -> None:
@@ -196,7 +196,7 @@ def write_csv(path: Path, table: CnigTable) -> None:
 
 def cell(value: object, spec: CnigField) -> str:
     """One value as the CNIG CSV writes it."""
-    if _missing(value):
+    if is_missing(value):
         return ""
     if spec.type == "date":
         return _date_text(value, spec.format or "%Y-%m-%d")
@@ -208,20 +208,12 @@ def cell(value: object, spec: CnigField) -> str:
     return str(value)
 
 
-def _missing(value: object) -> bool:
-    if value is None or value is pd.NA or value is pd.NaT:
-        return True
-    return isinstance(value, float) and math.isnan(value)
-
-
 def _date_text(value: object, fmt: str) -> str:
-    if isinstance(value, dt.date | pd.Timestamp):
-        return value.strftime(fmt)
-    text = str(value).strip()
     try:
-        return dt.date.fromisoformat(text).strftime(fmt)
+        date = as_date(value)
     except ValueError:
-        return text  # already in the field's format (a year), or wrong: validation says which
+        return str(value).strip()  # already in the field's format (a year), or wrong
+    return "" if date is None else date.strftime(fmt)
 
 
 def geojson_texts(geometry: gpd.GeoSeries) -> list[str]:

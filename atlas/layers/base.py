@@ -16,7 +16,8 @@ from typing import Literal
 
 import geopandas as gpd
 
-FieldType = Literal["string", "integer", "number", "boolean", "date", "datetime"]
+from atlas.query.fields import FieldType
+
 GeometryType = Literal[
     "Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon"
 ]

@@ -13,9 +13,9 @@ from typing import Any, Literal
 
 from atlas.errors import InvalidInput
 from atlas.policy.rules import TierView
+from atlas.query.cql2 import parse_filter
 from atlas.query.crs import parse_crs
-from atlas.stores.base import Expression
-from atlas.stores.cql2 import parse_filter
+from atlas.query.filters import Expression
 
 # "cql-text" is the pre-standard name (Part 3 drafts) that GDAL's OAPIF driver looks for before
 # it sends a -where to the server; it is read as CQL2 text, whose basic predicates it shares.

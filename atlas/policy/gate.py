@@ -28,17 +28,10 @@ from atlas.policy import tiles as policy_tiles
 from atlas.policy.generalised import generalise
 from atlas.policy.rules import TierView, raster_visible, vector_view
 from atlas.policy.tiers import Principal
-from atlas.stores.base import (
-    CollectionInfo,
-    Feature,
-    FeaturePage,
-    FeatureQuery,
-    FeatureStore,
-    MvtTile,
-    all_of,
-    check_fields,
-    query_field_names,
-)
+from atlas.query.features import FeatureQuery, query_field_names
+from atlas.query.fields import check_fields
+from atlas.query.filters import all_of
+from atlas.stores.base import CollectionInfo, Feature, FeaturePage, FeatureStore, MvtTile
 from atlas.stores.rasters import RasterCatalog
 from atlas.types import TileXYZ
 

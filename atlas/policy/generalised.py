@@ -18,15 +18,9 @@ import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from atlas.stores.base import (
-    And,
-    Expression,
-    FeatureQuery,
-    Not,
-    Or,
-    SpatialPredicate,
-    unknown_fields,
-)
+from atlas.query.features import FeatureQuery
+from atlas.query.fields import unknown_fields
+from atlas.query.filters import And, Expression, Not, Or, SpatialPredicate
 from atlas.types import BBox
 
 # Candidates fetched at most for one generalised spatial query (establishments: a few hundred).

@@ -24,7 +24,7 @@ from atlas.layers.base import (
     VectorLayer,
 )
 from atlas.policy.tiers import Tier
-from atlas.stores.base import Comparison
+from atlas.query.filters import Comparison
 
 GeometryTreatment = Literal["exact", "generalised", "absent"]
 

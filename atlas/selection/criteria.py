@@ -34,7 +34,7 @@ from atlas.layers.cnig import SITE_VOCADOMI, TERR_USAGE
 from atlas.layers.cnig_read import fold
 from atlas.layers.flood_hazard import CLASS_LABELS
 from atlas.layers.water_indicators import SEARCH_RADIUS_M
-from atlas.stores.base import unknown_fields
+from atlas.query.fields import unknown_fields
 
 MAX_LIMIT = 1_000
 WATER_CRITERIA = ("water_min_dn", "water_max_distance_m")

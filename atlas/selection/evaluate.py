@@ -24,10 +24,12 @@ from shapely.geometry.base import BaseGeometry
 from atlas.errors import InvalidInput, NotFound
 from atlas.layers.water_indicators import INDICATOR_NAMES
 from atlas.policy.gate import Gate
+from atlas.query.features import FeatureQuery
+from atlas.query.fields import unknown_fields
+from atlas.query.values import is_missing
 from atlas.selection import measures, slope, spatial
 from atlas.selection.criteria import WATER_CRITERIA, SiteCriteria
 from atlas.selection.verdicts import Verdict, plot_score
-from atlas.stores.base import FeatureQuery, unknown_fields
 from atlas.types import BBox
 
 PLOTS = "activity-plots"
@@ -165,14 +167,7 @@ def _frame(
 
 def _plain(row: dict[str, Any]) -> dict[str, Any]:
     # pandas turns missing values into NaN or NA: back to None, so JSON says null.
-    return {k: (None if _missing(v) else v) for k, v in row.items()}
-
-
-def _missing(value: Any) -> bool:
-    try:
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):  # lists and arrays are values
-        return False
+    return {k: (None if is_missing(v) else v) for k, v in row.items()}
 
 
 def _shown(row: dict[str, Any]) -> dict[str, Any]:

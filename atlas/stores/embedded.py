@@ -45,20 +45,17 @@ from atlas.layers import vector_layers
 from atlas.layers.base import VectorLayer
 from atlas.layers.conform import IngestReport
 from atlas.layers.sanity import check_storable
+from atlas.query.features import FeatureQuery, query_field_names
+from atlas.query.fields import check_fields, field_map
+from atlas.query.filters import Expression, expression_fields
 from atlas.stores.base import (
     CollectionInfo,
-    Expression,
     Feature,
     FeaturePage,
-    FeatureQuery,
     MvtTile,
     VersionBatch,
     VersionInfo,
     batch_collections,
-    check_fields,
-    expression_fields,
-    field_map,
-    query_field_names,
     selected_names,
     staged_collection,
 )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -12,7 +11,9 @@ import pandas as pd
 import shapely
 
 from atlas.layers.base import FieldSpec, VectorLayer
-from atlas.stores.base import FeatureQuery, selected_names
+from atlas.query.features import FeatureQuery
+from atlas.query.values import as_date, is_missing
+from atlas.stores.base import selected_names
 from atlas.stores.sql import quote
 from atlas.stores.where import Where, order_by
 from atlas.types import STORAGE_CRS
@@ -23,7 +24,7 @@ WKB_COLUMN = "geom_wkb__"  # the alias of the geometry column in a frame query (
 def _strings(values: pd.Series) -> pd.Series:
     # pandas' own inference for a list of str/None, as the layer readers get it: the "str"
     # dtype in pandas 3, objects with None before (``astype(str)`` would write "None").
-    return pd.Series([None if _missing(v) else v for v in values], index=values.index)
+    return pd.Series([None if is_missing(v) else v for v in values], index=values.index)
 
 
 def _integers(values: pd.Series) -> pd.Series:
@@ -40,15 +41,7 @@ def _booleans(values: pd.Series) -> pd.Series:
 
 def _dates(values: pd.Series) -> pd.Series:
     # ``datetime.date`` objects, as the layer readers produce them (no nanosecond range limit).
-    return pd.Series([_date(v) for v in values], index=values.index, dtype=object)
-
-
-def _date(value: Any) -> dt.date | None:
-    if _missing(value):
-        return None
-    if isinstance(value, dt.datetime):  # DuckDB hands dates over as timestamps
-        return value.date()
-    return value if isinstance(value, dt.date) else pd.Timestamp(value).date()
+    return pd.Series([as_date(v) for v in values], index=values.index, dtype=object)
 
 
 def _datetimes(values: pd.Series) -> pd.Series:
@@ -86,7 +79,7 @@ def features_frame(
     ``columns`` holds the fetched values by name (None for NULL) and the WKB under
     ``WKB_COLUMN``.
     """
-    blobs = [None if _missing(b) else bytes(b) for b in columns[WKB_COLUMN]]
+    blobs = [None if is_missing(b) else bytes(b) for b in columns[WKB_COLUMN]]
     index = pd.RangeIndex(len(blobs))
     data = {
         name: _DTYPES[specs[name].type](pd.Series(columns[name], index=index, dtype=object))
@@ -104,9 +97,3 @@ def unmasked(values: np.ma.MaskedArray) -> np.ndarray:
     out = np.ma.getdata(values).astype(object)
     out[np.ma.getmaskarray(values)] = None
     return out
-
-
-def _missing(value: Any) -> bool:
-    return value is None or (
-        not isinstance(value, bytes | bytearray | memoryview) and pd.isna(value)
-    )

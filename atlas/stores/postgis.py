@@ -44,20 +44,18 @@ from atlas.faults import checkpoint
 from atlas.layers.base import FieldSpec, VectorLayer
 from atlas.layers.conform import IngestReport
 from atlas.layers.sanity import check_storable
+from atlas.query.features import FeatureQuery, query_field_names
+from atlas.query.fields import check_fields, field_map
+from atlas.query.filters import Expression, expression_fields
+from atlas.query.values import as_date, is_missing
 from atlas.stores.base import (
     CollectionInfo,
-    Expression,
     Feature,
     FeaturePage,
-    FeatureQuery,
     MvtTile,
     VersionBatch,
     VersionInfo,
     batch_collections,
-    check_fields,
-    expression_fields,
-    field_map,
-    query_field_names,
     selected_names,
     staged_collection,
 )
@@ -712,26 +710,11 @@ def _python_values(values: pd.Series | None, spec: FieldSpec, n: int) -> list[An
     if spec.type == "boolean":
         return [None if pd.isna(v) else bool(v) for v in values.astype("boolean")]
     if spec.type == "date":
-        return [_date(v) for v in values]
+        return [as_date(v) for v in values]
     if spec.type == "datetime":
         stamps = pd.to_datetime(values, errors="coerce", utc=True)
         return [None if pd.isna(v) else v.to_pydatetime() for v in stamps]
-    return [None if _missing(v) else str(v) for v in values]
-
-
-def _missing(value: Any) -> bool:
-    return value is None or (not isinstance(value, list | tuple) and bool(pd.isna(value)))
-
-
-def _date(value: Any) -> dt.date | None:
-    if _missing(value):
-        return None
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    stamp = pd.to_datetime(value, errors="coerce")
-    return None if pd.isna(stamp) else stamp.date()
+    return [None if is_missing(v) else str(v) for v in values]
 
 
 def _feature(row: sa.Row[Any], names: list[str]) -> Feature:

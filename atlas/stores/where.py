@@ -20,24 +20,21 @@ import shapely
 
 from atlas.errors import InvalidInput
 from atlas.layers.base import FieldSpec
-from atlas.stores.base import (
+from atlas.query.features import FeatureQuery, SortKey
+from atlas.query.fields import require_text_field, unknown_fields
+from atlas.query.filters import (
     And,
     Between,
     Comparison,
     Expression,
-    FeatureQuery,
     In,
     IsNull,
     Like,
     Not,
     Or,
-    SortKey,
     SpatialPredicate,
-    require_text_field,
-    text_value,
-    typed_value,
-    unknown_fields,
 )
+from atlas.query.values import text_value, typed_value
 from atlas.stores.sql import quote
 
 _SPATIAL_SQL = {

@@ -17,9 +17,9 @@ from fastapi.testclient import TestClient
 from atlas.api.app import create_app
 from atlas.api.responses import CRS84
 from atlas.ingest import ingest_path
+from atlas.query.features import FeatureQuery
 from atlas.settings import Settings
 from atlas.stores import open_store
-from atlas.stores.base import FeatureQuery
 from tests.conftest import STORE_KINDS, settings_for
 from tests.helpers import require_real_data
 

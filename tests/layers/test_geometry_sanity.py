@@ -29,8 +29,9 @@ from atlas.layers.geojson_crs import declares_crs
 from atlas.layers.io import read_vector
 from atlas.layers.parcels import LAYER as PARCELS
 from atlas.layers.sanity import Territory
+from atlas.query.features import FeatureQuery
+from atlas.query.filters import IsNull
 from atlas.settings import Settings, StoreSettings, TerritorySettings
-from atlas.stores.base import FeatureQuery, IsNull
 from tests.conftest import STORE_KINDS, settings_for
 from tests.stores.fixtures import CONTRACT_LAYER, contract_frame
 

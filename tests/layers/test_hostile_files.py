@@ -28,8 +28,8 @@ import shapely
 
 from atlas.errors import HostileInput, InvalidInput
 from atlas.layers.sandbox import Limits, run_isolated
+from atlas.query.features import FeatureQuery
 from atlas.settings import IngestSettings, Settings, StoreSettings
-from atlas.stores.base import FeatureQuery
 from tests.conftest import STORE_KINDS, _open_store
 
 PROBES = "tests.layers.sandbox_probes"

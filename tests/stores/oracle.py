@@ -15,7 +15,7 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
-from atlas.stores.base import (
+from atlas.query.filters import (
     And,
     Between,
     Comparison,

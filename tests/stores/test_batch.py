@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from atlas.errors import InvalidInput
-from atlas.stores.base import FeatureQuery
+from atlas.query.features import FeatureQuery
 from tests.conftest import STORE_KINDS, _open_store
 from tests.stores.fixtures import CONTRACT_LAYER, contract_frame, contract_report
 

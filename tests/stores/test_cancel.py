@@ -17,7 +17,7 @@ import pytest
 
 from atlas import cancel
 from atlas.errors import RequestCancelled
-from atlas.stores.base import FeatureQuery
+from atlas.query.features import FeatureQuery
 from tests.conftest import postgis_url
 from tests.stores.fixtures import CONTRACT_LAYER, contract_frame, contract_report
 

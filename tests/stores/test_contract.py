@@ -12,7 +12,9 @@ import shapely
 from pyproj import Transformer
 
 from atlas.errors import EmptyCollection, InvalidInput, NotFound, UnknownCollection
-from atlas.stores.base import Comparison, FeatureQuery, MvtTile, SortKey
+from atlas.query.features import FeatureQuery, SortKey
+from atlas.query.filters import Comparison
+from atlas.stores.base import MvtTile
 from atlas.types import BBox, TileXYZ
 from tests.stores.fixtures import CONTRACT_LAYER, contract_frame, contract_report
 

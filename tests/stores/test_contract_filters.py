@@ -18,21 +18,19 @@ import shapely
 from pyproj import Transformer
 
 from atlas.errors import InvalidInput
-from atlas.stores.base import (
+from atlas.query.cql2 import parse_filter
+from atlas.query.features import FeatureQuery, SortKey, query_field_names
+from atlas.query.filters import (
     And,
     Between,
     Comparison,
-    FeatureQuery,
     In,
     IsNull,
     Like,
     Not,
     Or,
-    SortKey,
     SpatialPredicate,
-    query_field_names,
 )
-from atlas.stores.cql2 import parse_filter
 from atlas.types import TileXYZ
 from tests.stores.fixtures import CONTRACT_LAYER, NAMES, contract_frame, contract_report
 from tests.stores.oracle import matching_ids

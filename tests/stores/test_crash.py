@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from atlas.stores.base import FeatureQuery
+from atlas.query.features import FeatureQuery
 from tests.helpers import REPO
 from tests.stores.fixtures import CONTRACT_LAYER, contract_frame, contract_report
 

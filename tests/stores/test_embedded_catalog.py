@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from atlas.stores.base import FeatureQuery
+from atlas.query.features import FeatureQuery
 from atlas.stores.embedded import EmbeddedStore
 from atlas.stores.embedded_catalog import CATALOG_FILE
 from tests.stores.fixtures import CONTRACT_LAYER, contract_frame, contract_report

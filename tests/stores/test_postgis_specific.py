@@ -26,8 +26,10 @@ from atlas.errors import (
 )
 from atlas.layers.base import Classification, FieldSpec, VectorLayer
 from atlas.layers.conform import IngestReport
+from atlas.query.features import FeatureQuery, SortKey
+from atlas.query.filters import Comparison
 from atlas.stores import postgis
-from atlas.stores.base import Comparison, FeatureQuery, FeatureStore, SortKey
+from atlas.stores.base import FeatureStore
 from atlas.stores.postgis import PostgisStore, engine_url
 from atlas.types import BBox, TileXYZ
 from tests.stores.postgis_fixtures import fresh_postgis_store, postgis_test_url

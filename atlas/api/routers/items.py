@@ -28,8 +28,8 @@ from atlas.api.params import (
 )
 from atlas.policy.filters import FilterLang, tier_filter
 from atlas.query.crs import SUPPORTED, parse_crs
+from atlas.query.features import FeatureQuery
 from atlas.settings import Settings
-from atlas.stores.base import FeatureQuery
 
 router = APIRouter(tags=["Features"], route_class=NegotiatedRoute)
 

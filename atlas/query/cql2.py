@@ -1,7 +1,7 @@
 """CQL2 filters (OGC API Features Part 3, OGC 21-065) parsed into the store's filter tree.
 
 ``parse_filter`` reads CQL2-text or CQL2-JSON with pygeofilter's grammar and JSON walker, then
-turns its syntax tree into :data:`atlas.stores.base.Expression`, checking every property against
+turns its syntax tree into :data:`atlas.query.filters.Expression`, checking every property against
 the fields the caller may see and typing every literal against its field. Both encodings go
 through the same conversion, so the same filter gives the same tree.
 
@@ -39,13 +39,12 @@ from pygeofilter import ast, values
 from pygeofilter.cql2 import get_op
 from pygeofilter.parsers.cql2_json.parser import walk_cql_json
 from pygeofilter.parsers.cql2_text import parser as text_parser
-from pyproj import Transformer
 from shapely.geometry.base import BaseGeometry
 
 from atlas.errors import InvalidInput
-from atlas.layers.base import FieldSpec
-from atlas.layers.io import resolve_crs
-from atlas.stores.base import (
+from atlas.query.crs import CRS84, resolve_crs, transform_geometry, transformer
+from atlas.query.fields import QueryField, require_text_field, unknown_fields
+from atlas.query.filters import (
     And,
     Between,
     Comparison,
@@ -56,14 +55,11 @@ from atlas.stores.base import (
     Not,
     Or,
     SpatialPredicate,
-    require_text_field,
-    typed_value,
-    unknown_fields,
 )
+from atlas.query.values import typed_value
 from atlas.types import STORAGE_CRS, STORAGE_EPSG
 
 FilterLang = Literal["cql2-text", "cql2-json"]
-CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 MAX_FILTER_CHARS = 20_000
 MAX_DEPTH = 64  # nesting of AND / OR / NOT: deeper filters are refused before any SQL
 
@@ -110,7 +106,7 @@ def parse_filter(
     source: str | Mapping[str, Any],
     lang: FilterLang = "cql2-text",
     *,
-    fields: Mapping[str, FieldSpec],
+    fields: Mapping[str, QueryField],
     filter_crs: str | None = None,
     geometry_name: str | None = "geometry",
 ) -> Expression:
@@ -325,32 +321,15 @@ def _is_number(value: Any) -> bool:
 Projector = Callable[[BaseGeometry], BaseGeometry]
 
 
-@lru_cache(maxsize=16)
-def _transformer(crs: str) -> Transformer | None:
-    """To EPSG:2154 in each CRS's own axis order: lon/lat for CRS84, lat/lon for EPSG:4326.
-
-    OGC API Features Part 2 and CQL2 take coordinates in the axis order the CRS defines; CRS84
-    is defined lon/lat, so this is pyproj's ``always_xy`` order for it, and EPSG:4326 is lat/lon.
-    """
-    source = resolve_crs(crs)
-    if source is None or source.to_epsg() == STORAGE_EPSG:
-        return None
-    return Transformer.from_crs(source, STORAGE_CRS, always_xy=False)
-
-
 def _projector(crs: str) -> Projector:
-    transformer = _transformer(str(crs).strip())
-    if transformer is None:
+    """To EPSG:2154 from literals in ``crs``'s own axis order: lon/lat for CRS84, lat/lon for
+    EPSG:4326 (OGC API Features Part 2 and CQL2 take coordinates in the CRS's axis order)."""
+    text = str(crs).strip()
+    source = resolve_crs(text)
+    if source is None or source.to_epsg() == STORAGE_EPSG:
         return lambda geometry: geometry
-
-    def project(geometry: BaseGeometry) -> BaseGeometry:
-        def move(coords: np.ndarray) -> np.ndarray:
-            x, y = transformer.transform(coords[:, 0], coords[:, 1])
-            return np.column_stack([x, y])
-
-        return shapely.transform(geometry, move)
-
-    return project
+    moved = transformer(text, STORAGE_CRS, always_xy=False)
+    return lambda geometry: transform_geometry(geometry, moved)
 
 
 def _bbox(numbers: list[Any]) -> BaseGeometry:
@@ -396,7 +375,7 @@ class _Converter:
     """pygeofilter's syntax tree to :data:`Expression`, fields and literals checked."""
 
     def __init__(
-        self, fields: Mapping[str, FieldSpec], project: Projector, geometry_name: str | None
+        self, fields: Mapping[str, QueryField], project: Projector, geometry_name: str | None
     ) -> None:
         self.fields = fields
         self.project = project
@@ -531,7 +510,7 @@ class _Converter:
             raise InvalidInput("comparing two properties is not supported")
         return operand
 
-    def _field(self, name: str | None, casei: bool = False, accenti: bool = False) -> FieldSpec:
+    def _field(self, name: str | None, casei: bool = False, accenti: bool = False) -> QueryField:
         spec = self.fields.get(name or "")
         if spec is None:
             if name is not None and name == self.geometry_name:

@@ -13,7 +13,9 @@ from hypothesis import strategies as st
 from pyproj import Transformer
 
 from atlas.errors import InvalidInput
-from atlas.stores.base import (
+from atlas.query.cql2 import MAX_FILTER_CHARS, parse_filter
+from atlas.query.fields import check_fields
+from atlas.query.filters import (
     And,
     Between,
     Comparison,
@@ -23,9 +25,7 @@ from atlas.stores.base import (
     Not,
     Or,
     SpatialPredicate,
-    check_fields,
 )
-from atlas.stores.cql2 import MAX_FILTER_CHARS, parse_filter
 from tests.stores.fixtures import CONTRACT_LAYER
 
 FIELDS = {f.name: f for f in CONTRACT_LAYER.fields}
