@@ -46,12 +46,9 @@ _RETRY_S = (0.5, 30.0)  # first and longest wait before listening again
 def notify_channel(schema: str) -> str:
     """The PostgreSQL channel on which changes to ``<schema>.api_keys`` are announced."""
     channel = f"atlas_keys:{schema}"
-    # Channel names are identifiers: at most 63 bytes.
-    return (
-        channel
-        if len(channel) <= 63
-        else f"atlas_keys:{hashlib.sha256(schema.encode()).hexdigest()[:40]}"
-    )
+    if len(channel) > 63:  # channel names are identifiers: at most 63 bytes
+        channel = "atlas_keys:" + hashlib.sha256(schema.encode()).hexdigest()[:40]
+    return channel
 
 
 class Freshness(Protocol):

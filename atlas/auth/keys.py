@@ -8,6 +8,7 @@ Two places hold the keys, behind one small contract (:class:`KeyBackend`): the S
 ``keys.sqlite`` under ``ATLAS_DATA_DIR`` in the embedded setup, and the table
 ``<ATLAS_AUTH_DB_SCHEMA>.api_keys`` in PostgreSQL when PostGIS is selected (same URL as the store).
 Both are the same SQLAlchemy table on two engines; :func:`open_keyring` chooses like ``open_store``.
+An API process verifies keys from memory, kept fresh without a statement per request (``cache.py``).
 """
 
 from __future__ import annotations
@@ -384,7 +385,8 @@ def postgres_keys(
     """The PostgreSQL backend: ``<schema>.api_keys``, created when missing."""
     from atlas.stores.postgis import create_pg_engine
 
-    # One lookup per authenticated request: a pool sized like the store's.
+    # API processes read keys from memory (cache.py); the pool serves reloads, commands, and
+    # per-request lookups while a process cannot see changes: sized like the store's.
     engine = create_pg_engine(
         url, pool_size=pool_size, statement_timeout_ms=statement_timeout_ms, name="atlas-auth"
     )
