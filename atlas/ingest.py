@@ -47,7 +47,7 @@ def ingest_path(
     """Ingest one file (or archive, or directory) into ``collection_id``; the closing report."""
     started = time.perf_counter()
     layer = get_layer(collection_id)
-    path = Path(path)
+    path = Path(path).absolute()  # the sandboxed reader runs in a directory of its own
     if not path.exists():
         raise InvalidInput(f"input '{path.name}' does not exist")
     if crs is not None:
