@@ -146,8 +146,9 @@ def _check_gpkg(path: Path) -> None:
             raise HostileInput(
                 f"GeoPackage '{path.name}' holds a non-standard trigger ('{name[:40]}'): refused"
             )
-        if kind == "table" and re.match(r"\s*CREATE\s+VIRTUAL\s+TABLE", sql or "", re.I):
-            if not re.search(r"\bUSING\s+rtree\s*\(", sql, re.I):
+        text = sql or ""
+        if kind == "table" and re.match(r"\s*CREATE\s+VIRTUAL\s+TABLE", text, re.I):
+            if not re.search(r"\bUSING\s+rtree\s*\(", text, re.I):
                 raise HostileInput(
                     f"GeoPackage '{path.name}' holds a virtual table ('{name[:40]}'): refused"
                 )

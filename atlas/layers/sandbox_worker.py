@@ -70,9 +70,11 @@ def _failure(exc: BaseException, limits: Any) -> dict[str, Any]:
     from atlas.errors import AtlasError, InvalidInput
 
     if isinstance(exc, InvalidInput):
-        payload = {"class": type(exc).__name__, "description": exc.description}
-        payload["errors"] = list(getattr(exc, "errors", []) or [])
-        return payload
+        return {
+            "class": type(exc).__name__,
+            "description": exc.description,
+            "errors": list(getattr(exc, "errors", []) or []),
+        }
     if isinstance(exc, MemoryError):
         mb = limits.memory_bytes // 1024**2
         return {"class": "HostileInput", "description": f"the file needs more than {mb} MB"}
