@@ -11,10 +11,10 @@ import pytest
 SITE = "91228_SITE-ECO_00001"
 
 
-def run_atlas(*args: str, data_dir) -> subprocess.CompletedProcess[str]:
+def run_atlas(*args: str, data_dir, **env_vars: str) -> subprocess.CompletedProcess[str]:
     """``atlas ARGS`` in a fresh process (the entry point's ``main``), on the embedded store."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ATLAS_")}
-    env["ATLAS_DATA_DIR"] = str(data_dir)
+    env.update(ATLAS_DATA_DIR=str(data_dir), **env_vars)
     return subprocess.run(
         [sys.executable, "-m", "atlas.cli", *args],
         capture_output=True,
@@ -56,19 +56,6 @@ def test_bad_input_exits_non_zero_with_one_line(tmp_path, sites_csv, args, reaso
     assert not (tmp_path / "data" / "vector" / "activity-sites").exists()
 
 
-def _run_with_env(*args: str, data_dir, **env_vars: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ATLAS_")}
-    env.update(ATLAS_DATA_DIR=str(data_dir), **env_vars)
-    return subprocess.run(
-        [sys.executable, "-m", "atlas.cli", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-        check=False,
-    )
-
-
 @pytest.mark.parametrize(
     ("env", "args", "reason"),
     [
@@ -86,7 +73,7 @@ def test_configuration_and_hostile_files_fail_in_one_line(tmp_path, env, args, r
     (tmp_path / "blob.geojson").write_bytes(b"{\x00\x01\x02")
     (tmp_path / "dem.tif").write_text('<VRTDataset rasterXSize="1" rasterYSize="1"/>')
     paths = {"tmp": tmp_path, "blob": tmp_path / "blob.geojson", "vrt": tmp_path / "dem.tif"}
-    result = _run_with_env(*(a.format(**paths) for a in args), data_dir=tmp_path / "data", **env)
+    result = run_atlas(*(a.format(**paths) for a in args), data_dir=tmp_path / "data", **env)
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
