@@ -27,6 +27,7 @@ from atlas.auth.keys import open_keyring
 from atlas.auth.oidc import open_oidc
 from atlas.extracts.jobs import open_jobs
 from atlas.policy.gate import Policy
+from atlas.policy.reading import Paging
 from atlas.policy.tiles import TileBudget
 from atlas.settings import Settings
 from atlas.stores import open_store
@@ -51,6 +52,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.rasters,
             app.state.audit,
             tile_budget=TileBudget(settings.tiles.max_features, settings.tiles.max_bytes),
+            paging=Paging.from_settings(settings),
         )
         app.state.keys = open_keyring(settings.store, settings.auth, cached=True)  # in memory
         app.state.limiter = RateLimiter(settings.limits)

@@ -1,4 +1,4 @@
-"""Request ids and areas for the audit records the policy gate writes.
+"""Request ids for the audit records the policy gate writes.
 
 The gate (``atlas.policy.gate``) is the one writer of the audit log: every audited read, tile,
 extract and inventory goes through it, bound to the request's id::
@@ -19,8 +19,6 @@ import uuid
 
 from fastapi import Request
 
-from atlas.types import BBox
-
 
 def request_id(request: Request) -> str:
     """The request's id: the one on ``request.state`` (middleware), else a new one kept there."""
@@ -30,8 +28,3 @@ def request_id(request: Request) -> str:
         request.state.request_id = current
     return current
 
-
-def bbox_wkt(bbox: BBox) -> str:
-    """A bbox as the WKT polygon the ``area`` field holds (EPSG:2154 coordinates)."""
-    x0, y0, x1, y1 = bbox.as_tuple()
-    return f"POLYGON(({x0} {y0},{x1} {y0},{x1} {y1},{x0} {y1},{x0} {y0}))"

@@ -1,25 +1,28 @@
-"""Query parameters of the feature endpoints, parsed once into domain types.
+"""Query parameters, parsed once into the requests of ``atlas.query.requests``.
 
-Every message names the parameter and says what was wrong; none echoes more than a short,
-truncated piece of the input. A field the caller's tier may not see is refused with exactly the
-words a nonexistent field gets (the gate's ``check_fields``), so probing reveals nothing.
+Parameter groups are dependency classes (FastAPI's ``Depends()`` on a class): each parameter is
+declared, and described in the OpenAPI document, once, with OGC's hyphenated names through
+``alias=``; every route that takes it takes the class. Parsing here is syntax only (numbers,
+supported CRSs, sort keys); what the names and values mean for the caller's tier is the gate's
+(``atlas.policy.reading``). Every message names the parameter and says what was wrong; none
+echoes more than a short, truncated piece of the input.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
-from typing import Any
+from typing import Annotated
 
-import shapely
+from fastapi import Depends, Query, Request
 
 from atlas.errors import InvalidInput
-from atlas.layers.base import FieldSpec
-from atlas.query.crs import ApiCRS, bbox_to_storage
+from atlas.query.crs import SUPPORTED, ApiCRS, parse_crs
 from atlas.query.features import SortKey
-from atlas.query.fields import check_fields
-from atlas.query.filters import Comparison
-from atlas.query.values import typed_value
+from atlas.query.requests import BBoxRequest, FilterLang, FilterRequest, ItemsRequest
+
+# Past it a store's OFFSET overflows (PostgreSQL bigint); no collection comes near it.
+MAX_OFFSET = 1_000_000_000
+CRS_HELP = "one of: " + ", ".join(SUPPORTED)
 
 # Query parameters the item endpoints define; any other one must be a queryable's name.
 ITEM_PARAMETERS = frozenset(
@@ -46,55 +49,126 @@ def short(text: str, size: int = 40) -> str:
     return text if len(text) <= size else text[:size] + "…"
 
 
-def parse_bbox(text: str | None, crs: ApiCRS) -> dict[str, Any]:
-    """``bbox=a,b,c,d`` in ``crs``'s axis order as criteria of a Lambert-93 FeatureQuery.
+class ResponseCrs:
+    """``crs``: the CRS of the response's geometry (OGC API Features Part 2)."""
 
-    One box is ``bbox``; the two halves of a box across the antimeridian are ``intersects``
-    (either box); a box wholly outside where the data can be is ``ids=()``, which matches no
-    feature on either store; absent, nothing.
-    """
-    if text is None:
-        return {}
+    def __init__(
+        self,
+        crs: Annotated[
+            str | None, Query(description=f"CRS of the response geometry, {CRS_HELP}")
+        ] = None,
+    ) -> None:
+        self.crs: ApiCRS = parse_crs(crs)
+
+
+class BBoxParams:
+    """``bbox`` and ``bbox-crs`` (Part 1, 7.15.3; Part 2)."""
+
+    def __init__(
+        self,
+        bbox: Annotated[
+            str | None,
+            Query(
+                description="minx,miny,maxx,maxy in bbox-crs; lon/lat with minx > maxx crosses 180°"
+            ),
+        ] = None,
+        bbox_crs: Annotated[
+            str | None, Query(alias="bbox-crs", description=f"CRS of bbox, {CRS_HELP}")
+        ] = None,
+    ) -> None:
+        crs = parse_crs(bbox_crs, parameter="bbox-crs")
+        self.bbox = None if bbox is None else BBoxRequest(parse_bbox(bbox), crs)
+
+
+class FilterParams:
+    """``filter``, ``filter-lang`` and ``filter-crs`` (Part 3)."""
+
+    def __init__(
+        self,
+        filter_: Annotated[
+            str | None, Query(alias="filter", description="a CQL2 filter (OGC API Features Part 3)")
+        ] = None,
+        filter_lang: Annotated[
+            FilterLang, Query(alias="filter-lang", description="language of filter")
+        ] = "cql2-text",
+        filter_crs: Annotated[
+            str | None,
+            Query(alias="filter-crs", description=f"CRS of filter geometries, {CRS_HELP}"),
+        ] = None,
+    ) -> None:
+        self.filter = None
+        if filter_ is not None:
+            crs = parse_crs(filter_crs, parameter="filter-crs")
+            self.filter = FilterRequest(filter_, filter_lang, crs)
+
+
+class PagingParams:
+    """``limit`` and ``offset`` (Part 1, 7.15.2)."""
+
+    def __init__(
+        self,
+        limit: Annotated[int | None, Query(description="page size")] = None,
+        offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="features to skip")] = 0,
+    ) -> None:
+        self.limit = limit
+        self.offset = offset
+
+
+class ItemsParams:
+    """Every parameter of ``/collections/{collectionId}/items``, as one :class:`ItemsRequest`."""
+
+    def __init__(
+        self,
+        request: Request,
+        crs: Annotated[ResponseCrs, Depends()],
+        bbox: Annotated[BBoxParams, Depends()],
+        paging: Annotated[PagingParams, Depends()],
+        filters: Annotated[FilterParams, Depends()],
+        properties: Annotated[
+            str | None, Query(description="fields to return, comma-separated")
+        ] = None,
+        sortby: Annotated[
+            str | None, Query(description="+field or -field, comma-separated")
+        ] = None,
+    ) -> None:
+        self.request = ItemsRequest(
+            bbox=bbox.bbox,
+            crs=crs.crs,
+            limit=paging.limit,
+            offset=paging.offset,
+            properties=parse_names(properties),
+            sortby=parse_sortby(sortby),
+            filter=filters.filter,
+            equals=tuple(
+                (k, v) for k, v in request.query_params.multi_items() if k not in ITEM_PARAMETERS
+            ),
+        )
+
+
+def parse_bbox(text: str) -> tuple[float, float, float, float]:
+    """``bbox=a,b,c,d``: four finite numbers (their meaning depends on ``bbox-crs``)."""
     parts = text.split(",")
     if len(parts) == 6:
         raise InvalidInput("bbox: 3D boxes (6 numbers) are not supported; give 4 numbers")
     if len(parts) != 4:
         raise InvalidInput(f"bbox: expected 4 comma-separated numbers, got '{short(text)}'")
     try:
-        values = tuple(float(p) for p in parts)
+        a, b, c, d = (float(p) for p in parts)
     except ValueError:
         raise InvalidInput(f"bbox: '{short(text)}' holds something that is not a number") from None
-    if not all(math.isfinite(v) for v in values):
+    if not all(math.isfinite(v) for v in (a, b, c, d)):
         raise InvalidInput("bbox: values must be finite numbers")
-    boxes = bbox_to_storage(values, crs)
-    if not boxes:
-        return {"ids": ()}
-    if len(boxes) == 1:
-        return {"bbox": boxes[0]}
-    return {"intersects": shapely.MultiPolygon([shapely.box(*b.as_tuple()) for b in boxes])}
+    return (a, b, c, d)
 
 
-def parse_limit(value: int | None, *, default: int, cap: int) -> int:
-    """The page size: the default when absent, 400 when over the tier's cap."""
-    if value is None:
-        return min(default, cap)
-    if value < 1:
-        raise InvalidInput("limit: must be a positive integer")
-    if value > cap:
-        raise InvalidInput(f"limit: {value} is over the maximum of {cap} for this access level")
-    return value
-
-
-def parse_properties(text: str | None, fields: tuple[FieldSpec, ...]) -> tuple[str, ...] | None:
-    """``properties=a,b``: the fields to return (None: all the caller may see)."""
+def parse_names(text: str | None) -> tuple[str, ...] | None:
+    """``properties=a,b``: field names, once each, in order (None: absent)."""
     if text is None:
         return None
-    names = tuple(dict.fromkeys(n.strip() for n in text.split(",") if n.strip()))
-    check_fields(fields, names)
-    return names
+    return tuple(dict.fromkeys(n.strip() for n in text.split(",") if n.strip()))
 
 
-def parse_sortby(text: str | None, fields: tuple[FieldSpec, ...]) -> tuple[SortKey, ...]:
+def parse_sortby(text: str | None) -> tuple[SortKey, ...]:
     """``sortby=+a,-b`` (OGC API Features Part 3, sorting)."""
     if text is None or not text.strip():
         return ()
@@ -106,22 +180,4 @@ def parse_sortby(text: str | None, fields: tuple[FieldSpec, ...]) -> tuple[SortK
         if not name:
             raise InvalidInput("sortby: empty sort key")
         keys.append(SortKey(name, descending))
-    check_fields(fields, [k.field for k in keys])
     return tuple(keys)
-
-
-def property_filters(
-    params: Iterable[tuple[str, str]], fields: tuple[FieldSpec, ...]
-) -> tuple[Comparison, ...]:
-    """``name=value`` on queryables (Part 1, 7.15.5); any other unknown parameter is a 400."""
-    by_name = {f.name: f for f in fields}
-    out = []
-    for name, value in params:
-        if name in ITEM_PARAMETERS:
-            continue
-        spec = by_name.get(name)
-        if spec is None:
-            # The same words for a hidden field and a made-up one.
-            raise InvalidInput(f"unknown query parameter '{short(name)}'")
-        out.append(Comparison(name, "=", typed_value(spec, value, text=True)))
-    return tuple(out)

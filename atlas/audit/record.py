@@ -7,6 +7,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
+from atlas.types import BBox
+
 AuditAction = Literal["read", "tile", "extract", "inventory"]
 
 
@@ -31,6 +33,12 @@ class AuditRecord:
     # chain.py). Set by the log when the record is written and returned by ``since``, so that an
     # export carries it; leave it empty when appending (a given value is ignored).
     hash: str = ""
+
+
+def bbox_wkt(bbox: BBox) -> str:
+    """A bbox as the WKT polygon the ``area`` field holds (EPSG:2154 coordinates)."""
+    x0, y0, x1, y1 = bbox.as_tuple()
+    return f"POLYGON(({x0} {y0},{x1} {y0},{x1} {y1},{x0} {y1},{x0} {y0}))"
 
 
 @dataclass(frozen=True, slots=True)

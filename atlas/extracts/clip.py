@@ -27,7 +27,7 @@ from atlas.errors import InvalidInput, NotFound
 from atlas.extracts.communes import commune_polygon
 from atlas.extracts.request import Clip
 from atlas.policy.gate import Gate
-from atlas.query.crs import ApiCRS, bbox_parts, parse_crs, to_storage
+from atlas.query.crs import ApiCRS, bbox_area, parse_crs, to_storage
 from atlas.query.features import FeatureQuery
 
 MAX_POLYGON_VERTICES = 20_000
@@ -84,17 +84,11 @@ def resolve_clip(clip: Clip | None, gate: Gate) -> ClipArea | None:
 
 
 def _bbox_area(values: list[float], crs: ApiCRS) -> ClipArea:
-    # The same reading as the items' bbox: across the antimeridian, clipped to where data can be.
-    parts = bbox_parts(values, crs, parameter="clip.bbox", strict=True)
-    if not parts:
+    # The same reading as the items' bbox: across the antimeridian, clipped to where data can
+    # be, its edges densified so that the area is the box drawn, not a larger Lambert-93 one.
+    geometry = bbox_area(values, crs, parameter="clip.bbox", strict=True)
+    if geometry is None:
         raise InvalidInput("clip.bbox: the box lies outside the area the data can cover")
-    polygons = []
-    for a, b, c, d in parts:
-        box = shapely.box(a, b, c, d)
-        if not crs.is_storage:
-            box = shapely.segmentize(box, max(c - a, d - b) / 20)  # its edges curve in Lambert-93
-        polygons.append(to_storage(box, crs))
-    geometry = polygons[0] if len(polygons) == 1 else shapely.MultiPolygon(polygons)
     return ClipArea("bbox", _checked(geometry, "clip.bbox"), {"bbox": values, "crs": crs.uri})
 
 

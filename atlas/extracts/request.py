@@ -13,8 +13,8 @@ from typing import Any
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from atlas.policy.filters import FilterLang
 from atlas.query.crs import STORAGE_URI, ApiCRS, parse_crs
+from atlas.query.requests import FilterLang, FilterRequest
 
 MAX_COLLECTIONS = 20
 
@@ -137,6 +137,14 @@ class OutputOptions:
 def output_options(request: ExtractRequest) -> OutputOptions:
     """The request's output options, its CRS checked against the supported list."""
     return OutputOptions(request.format, parse_crs(request.crs), request.csv_geometry)
+
+
+def filter_request(request: ExtractRequest) -> FilterRequest | None:
+    """The request's CQL2 filter, its CRS checked against the supported list; None without one."""
+    if request.filter is None:
+        return None
+    crs = parse_crs(request.filter_crs, parameter="filter-crs")
+    return FilterRequest(request.filter, request.filter_language, crs)
 
 
 def request_document(request: ExtractRequest) -> dict[str, Any]:

@@ -12,7 +12,13 @@ from typing import Any
 from atlas.extracts.clip import ClipArea, resolve_clip
 from atlas.extracts.estimate import Estimate, check_vector_collection, estimate
 from atlas.extracts.package import Extract, metadata, pack
-from atlas.extracts.request import ExtractRequest, OutputOptions, output_options, request_document
+from atlas.extracts.request import (
+    ExtractRequest,
+    OutputOptions,
+    filter_request,
+    output_options,
+    request_document,
+)
 from atlas.extracts.tables import LayerTable, read_table
 from atlas.extracts.writers import OutLayer, write_layers
 from atlas.layers import catalog
@@ -47,13 +53,8 @@ def plan_extract(gate: Gate, request: ExtractRequest, settings: Settings) -> Pla
     cap = settings.caps.extract(gate.tier.value)
     for collection_id in request.collections:
         check_vector_collection(gate, collection_id)  # 404 / 400 before the filter is parsed
-    filters = {
-        cid: tier_filter(
-            request.filter, request.filter_language, gate.view(cid), filter_crs=request.filter_crs
-        )
-        for cid in request.collections
-        if request.filter is not None
-    }
+    asked = filter_request(request)
+    filters = {cid: tier_filter(asked, gate.view(cid)) for cid in request.collections if asked}
     counted = estimate(gate, request.collections, area, request.format, cap, filters)
     return Plan(request, options, area, counted, filters)
 

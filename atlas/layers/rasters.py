@@ -244,6 +244,22 @@ def read_product_tag(path: Path) -> str | None:
         return src.tags().get("ATLAS_PRODUCT")
 
 
+def pixel_span(
+    transform: Affine, bounds: tuple[float, float, float, float], height: int, width: int
+) -> tuple[slice, slice]:
+    """Rows and columns of the pixels a box touches, one pixel wider, within the grid."""
+    xmin, ymin, xmax, ymax = bounds
+    col0, row0 = ~transform @ (xmin, ymax)
+    col1, row1 = ~transform @ (xmax, ymin)
+    rows = slice(
+        max(math.floor(min(row0, row1)) - 1, 0), min(math.ceil(max(row0, row1)) + 1, height)
+    )
+    cols = slice(
+        max(math.floor(min(col0, col1)) - 1, 0), min(math.ceil(max(col0, col1)) + 1, width)
+    )
+    return rows, cols
+
+
 def sample_mean(cog_path: Path, geometry_2154: BaseGeometry) -> float | None:
     """Mean of the valid pixels inside a Lambert-93 polygon; None when it covers none."""
     with safe_env(), rasterio.open(cog_path, driver="GTiff") as src:

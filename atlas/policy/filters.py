@@ -8,41 +8,32 @@ see exact geometry, with the words a nonexistent field gets.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from typing import Any, Literal
 
 from atlas.errors import InvalidInput
 from atlas.policy.rules import TierView
 from atlas.query.cql2 import parse_filter
-from atlas.query.crs import parse_crs
 from atlas.query.filters import Expression
-
-# "cql-text" is the pre-standard name (Part 3 drafts) that GDAL's OAPIF driver looks for before
-# it sends a -where to the server; it is read as CQL2 text, whose basic predicates it shares.
-FilterLang = Literal["cql2-text", "cql2-json", "cql-text"]
+from atlas.query.requests import FilterRequest
 
 
-def tier_filter(
-    source: str | Mapping[str, Any] | None,
-    lang: FilterLang,
-    view: TierView,
-    *,
-    filter_crs: str | None = None,
-) -> Expression | None:
-    """``source`` (CQL2-text, or CQL2-JSON as text or as an object) over ``view``'s fields."""
-    if source is None or (isinstance(source, str) and not source.strip()):
+def tier_filter(request: FilterRequest | None, view: TierView) -> Expression | None:
+    """The client's filter (CQL2-text, or CQL2-JSON as text or as an object) over ``view``'s
+    fields; None when there is none."""
+    if request is None:
         return None
-    crs = parse_crs(filter_crs, parameter="filter-crs")
-    if lang == "cql2-json" and isinstance(source, str):
+    source = request.source
+    if isinstance(source, str) and not source.strip():
+        return None
+    if request.lang == "cql2-json" and isinstance(source, str):
         try:
             source = json.loads(source)
         except ValueError:
             raise InvalidInput("filter: not valid JSON for filter-lang cql2-json") from None
     return parse_filter(
         source,
-        "cql2-text" if lang == "cql-text" else lang,
+        "cql2-text" if request.lang == "cql-text" else request.lang,
         fields={f.name: f for f in view.fields},
-        filter_crs=crs.code,
+        filter_crs=request.crs.code,
         # Spatial predicates only where the tier sees exact geometry (see policy.generalised).
         geometry_name="geometry" if view.geometry == "exact" else None,
     )

@@ -7,6 +7,11 @@ nonexistent field gets; the tier's row conditions are ANDed to every query, coun
 tile; geometry is exact, generalised or absent as the view says; reads of personal data or of
 the sensitive network are written to the audit log before the answer leaves. Routers, tiles,
 extracts, maps and search never hold the store itself.
+
+The API hands a gate whole OGC requests (``Gate.items``, ``feature``, ``tile``, ``queryables``,
+``tileset``: one call per handler), so that the tier's filter, field checks and CRS handling
+happen here, once (``policy.reading``); services ask in storage terms (``Gate.query``,
+``frame``, ``count``).
 """
 
 from __future__ import annotations
@@ -14,23 +19,28 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import threading
-from pathlib import Path
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import geopandas as gpd
 
 from atlas.audit.record import AuditAction, AuditLog, AuditRecord
-from atlas.errors import EmptyCollection, NotFound, UnknownCollection
+from atlas.errors import EmptyCollection, InvalidInput, NotFound, UnknownCollection
 from atlas.layers import catalog
 from atlas.layers.base import FieldSpec, RasterLayer, VectorLayer
 from atlas.policy import generalised
 from atlas.policy import tiles as policy_tiles
 from atlas.policy.generalised import generalise
+from atlas.policy.grants import Operation, granted
+from atlas.policy.rasters import RasterReader
+from atlas.policy.reading import Paging, area_wkt, items_query
 from atlas.policy.rules import TierView, raster_visible, vector_view
 from atlas.policy.tiers import Principal
 from atlas.query.features import FeatureQuery, query_field_names
 from atlas.query.fields import check_fields
 from atlas.query.filters import all_of
+from atlas.query.requests import FeatureRequest, ItemsRequest, TileRequest
 from atlas.stores.base import CollectionInfo, Feature, FeaturePage, FeatureStore, MvtTile
 from atlas.stores.rasters import RasterCatalog
 from atlas.types import TileXYZ
@@ -46,11 +56,13 @@ class Policy:
         audit: AuditLog | None,
         *,
         tile_budget: policy_tiles.TileBudget | None = None,
+        paging: Paging | None = None,
     ) -> None:
         self.store = store
         self.rasters = rasters
         self.audit = audit
         self.tile_budget = tile_budget or policy_tiles.TileBudget()
+        self.paging = paging or Paging()
         self._extents: dict[tuple[str, str, int], tuple[int, tuple | None]] = {}
         self._lock = threading.Lock()
 
@@ -76,6 +88,26 @@ class Policy:
         with self._lock:
             self._extents[key] = (count, bounds)
         return count, bounds
+
+
+@dataclass(frozen=True, slots=True)
+class Queryables:
+    """What a tier may name in a filter, a sortby or properties (Part 3, 6.2)."""
+
+    title: str
+    geometry_type: str
+    fields: tuple[FieldSpec, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TileSet:
+    """A collection's vector tiles as the caller gets them: its metadata, and the lowest zoom."""
+
+    info: CollectionInfo
+    min_zoom: int
+
+
+T = TypeVar("T")
 
 
 class Gate:
@@ -134,16 +166,56 @@ class Gate:
                 return layer, meta
         raise UnknownCollection(collection_id)
 
-    def raster_file(self, collection_id: str) -> Path:
-        """The COG of a raster the caller may see (to sample it); UnknownCollection otherwise."""
+    def raster_reader(self, collection_id: str) -> RasterReader:
+        """A reader of a raster the caller may see, bound to its current version;
+        UnknownCollection otherwise."""
         self.raster(collection_id)
         assert self._policy.rasters is not None  # raster() found it in the catalog
-        return self._policy.rasters.current(collection_id)[0]
+        path, meta = self._policy.rasters.current(collection_id)
+        return RasterReader(collection_id, int(meta["version"]), path)
 
-    def queryables(self, collection_id: str) -> tuple[FieldSpec, ...]:
-        """The fields the caller may filter, sort and select on."""
-        self.collection(collection_id)  # hidden or empty: the same 404 as unknown
-        return self.view(collection_id).fields
+    def queryables(self, collection_id: str) -> Queryables:
+        """The fields the caller may filter, sort and select on; unknown, hidden and empty
+        collections alike are a 404."""
+        view = self.view(collection_id)
+        self._served(view)
+        layer = catalog()[collection_id]
+        assert isinstance(layer, VectorLayer)  # vector_view found a vector layer
+        return Queryables(layer.title, layer.geometry_type, view.fields)
+
+    def tileset(self, collection_id: str) -> TileSet:
+        """The collection as the caller sees it, and the zoom its tiles start at (TileJSON)."""
+        return TileSet(self.collection(collection_id), self.tile_min_zoom(collection_id))
+
+    def granted(self, operation: Operation) -> bool:
+        """Whether the caller's tier may call ``operation`` (``policy.grants``)."""
+        return granted(operation, self.tier)
+
+    @property
+    def page_cap(self) -> int:
+        """The largest page of features the caller may ask for."""
+        return self._policy.paging.cap(self.tier)
+
+    # -- OGC requests ---------------------------------------------------------------------
+
+    def items(self, collection_id: str, request: ItemsRequest) -> FeaturePage:
+        """A page of features as the caller may see them (OGC API Features Parts 1-3)."""
+        view = self.view(collection_id)
+        query = self._checked(view, lambda: self._items_query(view, request))
+        return self._page(view, query, area_wkt(query))
+
+    def _items_query(self, view: TierView, request: ItemsRequest) -> FeatureQuery:
+        limit = self._policy.paging.limit(self.tier, request.limit)
+        return self._restrict(view, items_query(view, request, limit=limit))
+
+    def feature(self, collection_id: str, request: FeatureRequest) -> Feature:
+        """One feature; a row the caller may not see is NotFound, exactly like a missing one."""
+        view = self.view(collection_id)
+        query = self._restrict(view, FeatureQuery(ids=(request.feature_id,), limit=1))
+        page = self._page(view, query, None)
+        if not page.features:
+            raise NotFound(f"feature '{request.feature_id[:80]}' not found in '{collection_id}'")
+        return page.features[0]
 
     # -- features -------------------------------------------------------------------------
 
@@ -152,12 +224,18 @@ class Gate:
     ) -> FeaturePage:
         """One page of features as the caller may see them."""
         view = self.view(collection_id)
-        store_query = self._restrict(view, query)
-        if view.geometry == "generalised" and generalised.has_spatial_criteria(query):
-            page = self._generalised_page(view, store_query)
-        else:
-            page = self._store.query(collection_id, store_query)
-            page.features = [self._treat(view, f) for f in page.features]
+        return self._page(view, self._restrict(view, query), area)
+
+    def _page(self, view: TierView, store_query: FeatureQuery, area: str | None) -> FeaturePage:
+        """A restricted query's page, treated and audited; an empty collection is unknown."""
+        try:
+            if view.geometry == "generalised" and generalised.has_spatial_criteria(store_query):
+                page = self._generalised_page(view, store_query)
+            else:
+                page = self._store.query(view.collection_id, store_query)
+                page.features = [self._treat(view, f) for f in page.features]
+        except EmptyCollection:
+            raise UnknownCollection(view.collection_id) from None
         self._audit_read(view, store_query.properties, len(page.features), "read", area)
         return page
 
@@ -187,13 +265,6 @@ class Gate:
             return self._generalised_page(view, counted).number_matched
         return self._store.count(collection_id, counted)
 
-    def feature(self, collection_id: str, feature_id: str) -> Feature:
-        """One feature; a row the caller may not see is NotFound, exactly like a missing one."""
-        page = self.query(collection_id, FeatureQuery(ids=(feature_id,), limit=1))
-        if not page.features:
-            raise NotFound(f"feature '{feature_id[:80]}' not found in '{collection_id}'")
-        return page.features[0]
-
     def frame(
         self,
         collection_id: str,
@@ -208,6 +279,8 @@ class Gate:
         over for use outside the atlas.
         """
         view = self.view(collection_id)
+        if action == "inventory" and not self.granted(Operation.INVENTORY_EXPORT):
+            raise UnknownCollection(collection_id)  # the API never lets it come this far
         base = query or FeatureQuery()
         restricted = self._restrict(view, base)
         by_location = view.geometry == "generalised" and generalised.has_spatial_criteria(base)
@@ -233,16 +306,33 @@ class Gate:
         layer = catalog()[collection_id]
         return layer.min_zoom if isinstance(layer, VectorLayer) else 0
 
-    def tile(
-        self, collection_id: str, tile: TileXYZ, *, properties: tuple[str, ...] = ()
-    ) -> MvtTile:
+    def tile(self, collection_id: str, request: TileRequest) -> MvtTile:
         """An MVT of what the caller sees of the collection in z/x/y, within the tile budget."""
         view = self.view(collection_id)
-        check_fields(view.fields, properties)
+        tile, properties = request.tile, request.properties
+        self._checked(view, lambda: check_fields(view.fields, properties))
         min_zoom = self.tile_min_zoom(collection_id)
         if tile.z < min_zoom:
+            self._served(view)  # an empty collection is unknown, whatever the zoom
             raise NotFound(f"'{collection_id}' has tiles from zoom {min_zoom} (TileJSON minzoom)")
+        try:
+            mvt = self._tile(view, tile, properties)
+        except EmptyCollection:
+            raise UnknownCollection(collection_id) from None
+        if view.audited(properties):
+            self._record(
+                "tile",
+                collection_id,
+                mvt.features,
+                policy_tiles.tile_area_wkt(tile),
+                self._detail(view, properties),
+            )
+        return mvt
+
+    def _tile(self, view: TierView, tile: TileXYZ, properties: tuple[str, ...]) -> MvtTile:
+        collection_id = view.collection_id
         if view.geometry == "absent":
+            self._served(view)  # nothing is read: say 404 for an empty collection all the same
             return MvtTile(b"", 0, 0)
         if view.geometry == "exact":
             # The tier's rows as the store's SQL filter: ST_AsMVT never sees the others.
@@ -260,18 +350,26 @@ class Gate:
             def render(limit: int) -> MvtTile:
                 return policy_tiles.encode(collection_id, frame, tile, properties, limit=limit)
 
-        mvt = policy_tiles.within_budget(render, self._policy.tile_budget)
-        if view.audited(properties):
-            self._record(
-                "tile",
-                collection_id,
-                mvt.features,
-                policy_tiles.tile_area_wkt(tile),
-                self._detail(view, properties),
-            )
-        return mvt
+        return policy_tiles.within_budget(render, self._policy.tile_budget)
 
     # -- helpers --------------------------------------------------------------------------
+
+    def _served(self, view: TierView) -> None:
+        """UnknownCollection when the collection holds no version (the 404 of an unknown one)."""
+        try:
+            self._store.collection(view.collection_id)
+        except EmptyCollection:
+            raise UnknownCollection(view.collection_id) from None
+
+    def _checked(self, view: TierView, check: Callable[[], T]) -> T:
+        """``check()``; when it refuses the request, an empty collection is still a 404 first
+        (unknown, hidden and empty collections answer alike whatever the parameters), a check
+        that costs a store round trip only on the way to a 400."""
+        try:
+            return check()
+        except InvalidInput:
+            self._served(view)
+            raise
 
     def _as_seen(self, info: CollectionInfo, view: TierView) -> CollectionInfo:
         seen = dataclasses.replace(info, fields=view.fields)

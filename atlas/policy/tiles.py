@@ -23,12 +23,12 @@ import geopandas as gpd
 import mapbox_vector_tile
 import morecantile
 import shapely
-from pyproj import Transformer
 from shapely.geometry import box
 
+from atlas.query.crs import transformer
 from atlas.stores.base import MvtTile
 from atlas.stores.mvt import BUFFER, tolerance_m
-from atlas.types import BBox, TileXYZ
+from atlas.types import STORAGE_CRS, BBox, TileXYZ
 
 EXTENT = 4096
 
@@ -57,11 +57,6 @@ def _tms() -> morecantile.TileMatrixSet:
     return morecantile.tms.get("WebMercatorQuad")
 
 
-@cache
-def _to_2154() -> Transformer:
-    return Transformer.from_crs("EPSG:3857", "EPSG:2154", always_xy=True)
-
-
 def tile_bounds_3857(tile: TileXYZ) -> tuple[float, float, float, float]:
     """The tile's bounds in Web Mercator metres."""
     b = _tms().xy_bounds(morecantile.Tile(tile.x, tile.y, tile.z))
@@ -72,7 +67,7 @@ def tile_bbox_2154(tile: TileXYZ, *, margin: float = 0.0) -> BBox:
     """A Lambert-93 box that contains the tile and its buffer, plus ``margin`` metres."""
     left, bottom, right, top = tile_bounds_3857(tile)
     pad = (right - left) * BUFFER / EXTENT
-    xmin, ymin, xmax, ymax = _to_2154().transform_bounds(
+    xmin, ymin, xmax, ymax = transformer("EPSG:3857", STORAGE_CRS).transform_bounds(
         left - pad, bottom - pad, right + pad, top + pad, densify_pts=21
     )
     return BBox(xmin - margin, ymin - margin, xmax + margin, ymax + margin)

@@ -27,7 +27,7 @@ from pyproj.exceptions import CRSError
 from shapely.geometry.base import BaseGeometry
 
 from atlas.errors import InvalidInput, UnknownCRS
-from atlas.types import STORAGE_CRS, BBox
+from atlas.types import STORAGE_CRS
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"  # lon/lat on WGS 84 (OGC's URI)
 CRS84_CODE = "OGC:CRS84"  # the same CRS as pyproj names it
@@ -172,19 +172,48 @@ def _geographic_parts(values: Box, source: ApiCRS, parameter: str, strict: bool)
     return tuple(parts)
 
 
-def bbox_to_storage(
-    values: Sequence[float], source: ApiCRS, *, parameter: str = "bbox"
-) -> tuple[BBox, ...]:
-    """A bbox in ``source``'s axis order as Lambert-93 boxes containing its parts (see
-    :func:`bbox_parts`), each reprojected with densified edges."""
-    boxes = []
-    for a, b, c, d in bbox_parts(values, source, parameter=parameter):
-        if source.is_storage:
-            boxes.append(BBox(a, b, c, d))
-            continue
-        to_storage_ = transformer(source.code, STORAGE_CRS, always_xy=False)
-        boxes.append(BBox(*to_storage_.transform_bounds(a, b, c, d, densify_pts=21)))
-    return tuple(boxes)
+def bbox_area(
+    values: Sequence[float], source: ApiCRS, *, parameter: str = "bbox", strict: bool = False
+) -> BaseGeometry | None:
+    """What a bbox in ``source``'s axis order selects, as a Lambert-93 geometry (None: nothing).
+
+    In Lambert-93 it is the box itself. From any other CRS it is the box's own outline with its
+    edges densified and reprojected: a lon/lat box is not a rectangle in Lambert-93 (its
+    parallels are arcs, its meridians converge), and the envelope of its corners would select
+    features outside it. Across the antimeridian its two halves; a zero-width box is a line or
+    a point (see :func:`bbox_parts`).
+    """
+    parts = [
+        _part_in_storage(p, source)
+        for p in bbox_parts(values, source, parameter=parameter, strict=strict)
+    ]
+    if not parts:
+        return None
+    return parts[0] if len(parts) == 1 else shapely.union_all(parts)
+
+
+# A parallel of Lambert-93 is an arc of radius over 5,000 km: a chord of 500 m departs from it
+# by under 1 cm, so edges are cut into pieces of at most that (and at most 64 per edge).
+MAX_CHORD_M = 500.0
+MAX_SEGMENTS = 64
+
+
+def _part_in_storage(part: Box, source: ApiCRS) -> BaseGeometry:
+    x0, y0, x1, y1 = part
+    outline = shapely.envelope(shapely.MultiPoint([(x0, y0), (x1, y1)]))  # a line if flat
+    if source.is_storage:
+        return outline
+    move = transformer(source.code, STORAGE_CRS, always_xy=False)
+    xs, ys = move.transform([x0, x1, x0], [y0, y0, y1])
+    along_x = math.hypot(xs[1] - xs[0], ys[1] - ys[0])  # metres of the first edge of each axis
+    along_y = math.hypot(xs[2] - xs[0], ys[2] - ys[0])
+    steps = [
+        size / min(max(math.ceil(metres / MAX_CHORD_M), 1), MAX_SEGMENTS)
+        for size, metres in ((x1 - x0, along_x), (y1 - y0, along_y))
+        if size > 0
+    ]
+    densified = shapely.segmentize(outline, min(steps)) if steps else outline
+    return to_storage(densified, source)
 
 
 @cache

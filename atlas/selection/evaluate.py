@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -24,6 +23,7 @@ from shapely.geometry.base import BaseGeometry
 from atlas.errors import InvalidInput, NotFound
 from atlas.layers.water_indicators import INDICATOR_NAMES
 from atlas.policy.gate import Gate
+from atlas.policy.rasters import RasterReader
 from atlas.query.features import FeatureQuery
 from atlas.query.fields import unknown_fields
 from atlas.query.values import is_missing
@@ -47,7 +47,7 @@ PLOT_FIELDS = (
     "terr_cle_en_main",
     *INDICATOR_NAMES,
 )
-PERIMETER_FIELDS = ("perimetre_id", "reference", "type_perimetre", "indicatif")
+PERIMETER_FIELDS: tuple[str, ...] = ("perimetre_id", "reference", "type_perimetre", "indicatif")
 PERIMETER_FIELDS += ("titre_editorial_de_la_notice",)
 ZONE_FIELDS = ("id_zone", "classe_alea")
 
@@ -200,13 +200,13 @@ def _flood(ctx: _Context) -> list[Verdict]:
 
 def _slope(ctx: _Context) -> list[Verdict]:
     assert ctx.criteria.max_slope_pct is not None
-    means = slope.mean_slopes_pct(_slope_cog(ctx), list(ctx.plots.geometry))
+    means = slope.mean_slopes_pct(_slope_reader(ctx), list(ctx.plots.geometry))
     return slope.slope(means, ctx.criteria.max_slope_pct)
 
 
-def _slope_cog(ctx: _Context) -> Path:
+def _slope_reader(ctx: _Context) -> RasterReader:
     try:
-        return ctx.gate.raster_file("slope")  # the tier may see it and it holds a version
+        return ctx.gate.raster_reader("slope")  # the tier may see it and it holds a version
     except NotFound:
         raise InvalidInput("max_slope_pct: no slope raster is loaded on this server") from None
 

@@ -14,59 +14,45 @@ holding no pixel centre, are sampled alone on their part of the window.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
-from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
-import rasterio
 import shapely
 from affine import Affine
 from rasterio.features import geometry_mask, rasterize
-from rasterio.windows import Window
 from shapely.geometry.base import BaseGeometry
 
-from atlas.layers.rasters import safe_env
+from atlas.layers.rasters import pixel_span
+from atlas.policy.rasters import RasterReader, RasterWindow
 from atlas.selection.verdicts import Verdict, at_most, number, verdict
 
 
-@dataclass(frozen=True, slots=True)
-class _Window:
-    """Slope degrees read once around every plot, which pixels hold a value, where it lies."""
+def mean_slopes_pct(
+    slopes: RasterReader, geometries: Sequence[BaseGeometry | None]
+) -> list[float | None]:
+    """Mean slope in percent over each Lambert-93 polygon; None where it covers no valid pixel.
 
-    degrees: np.ndarray
-    valid: np.ndarray
-    transform: Affine
-
-
-def mean_slopes_pct(cog: Path, geometries: Sequence[BaseGeometry | None]) -> list[float | None]:
-    """Mean slope in percent over each Lambert-93 polygon; None where it covers no valid pixel."""
+    ``slopes`` reads the slope raster (degrees) as the caller may (``Gate.raster_reader``).
+    """
     present = [i for i, g in enumerate(geometries) if g is not None and not g.is_empty]
     out: list[float | None] = [None] * len(geometries)
     if not present:
         return out
-    with safe_env(), rasterio.open(cog, driver="GTiff") as src:
-        bounds = shapely.total_bounds([geometries[i] for i in present])
-        rows, cols = _span(src.transform, bounds, src.height, src.width)
-        if rows.start >= rows.stop or cols.start >= cols.stop:
-            return out  # every plot lies off the raster
-        window = Window(cols.start, rows.start, cols.stop - cols.start, rows.stop - rows.start)
-        band = src.read(1, window=window, masked=True)
-        grid = _Window(
-            np.ma.getdata(band).astype("float64"),
-            ~np.ma.getmaskarray(band) & np.isfinite(np.ma.getdata(band)),
-            src.window_transform(window),
-        )
+    xmin, ymin, xmax, ymax = (
+        float(v) for v in shapely.total_bounds([geometries[i] for i in present])
+    )
+    grid = slopes.read((xmin, ymin, xmax, ymax))
+    if grid is None:
+        return out  # every plot lies off the raster
     labels = rasterize(
         ((geometries[i], i + 1) for i in present),
-        out_shape=grid.degrees.shape,
+        out_shape=grid.values.shape,
         transform=grid.transform,
         fill=0,
         dtype="int32",
     )
     picked = grid.valid & (labels > 0)
-    percent = np.tan(np.radians(grid.degrees[picked])) * 100
+    percent = np.tan(np.radians(grid.values[picked])) * 100
     counts = np.bincount(labels[picked], minlength=len(geometries) + 1)
     sums = np.bincount(labels[picked], weights=percent, minlength=len(geometries) + 1)
     alone = _overlapping([geometries[i] for i in present])
@@ -86,28 +72,12 @@ def _overlapping(geometries: Sequence[BaseGeometry]) -> set[int]:
     return {int(a) for a, b in meeting - touching if a != b}
 
 
-def _span(
-    transform: Affine, bounds: Sequence[float], height: int, width: int
-) -> tuple[slice, slice]:
-    """Rows and columns of the pixels a box touches, one pixel wider, within the grid."""
-    xmin, ymin, xmax, ymax = bounds
-    col0, row0 = ~transform * (xmin, ymax)
-    col1, row1 = ~transform * (xmax, ymin)
-    rows = slice(
-        max(math.floor(min(row0, row1)) - 1, 0), min(math.ceil(max(row0, row1)) + 1, height)
-    )
-    cols = slice(
-        max(math.floor(min(col0, col1)) - 1, 0), min(math.ceil(max(col0, col1)) + 1, width)
-    )
-    return rows, cols
-
-
-def _mean(grid: _Window, geometry: BaseGeometry) -> float | None:
+def _mean(grid: RasterWindow, geometry: BaseGeometry) -> float | None:
     """One plot sampled alone on its part of the window (centres, else touched pixels)."""
-    rows, cols = _span(grid.transform, geometry.bounds, *grid.degrees.shape)
+    rows, cols = pixel_span(grid.transform, geometry.bounds, *grid.values.shape)
     if rows.start >= rows.stop or cols.start >= cols.stop:
         return None  # the plot lies off the raster
-    degrees, valid = grid.degrees[rows, cols], grid.valid[rows, cols]
+    degrees, valid = grid.values[rows, cols], grid.valid[rows, cols]
     transform = grid.transform * Affine.translation(cols.start, rows.start)
     for all_touched in (False, True):
         inside = geometry_mask(

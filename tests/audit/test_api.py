@@ -8,8 +8,9 @@ from fastapi import Request
 from fastapi.testclient import TestClient
 
 from atlas.api.app import create_app
-from atlas.api.audit import bbox_wkt, request_id
+from atlas.api.audit import request_id
 from atlas.audit.embedded import EmbeddedAuditLog
+from atlas.audit.record import bbox_wkt
 from atlas.settings import Settings, StoreSettings
 from atlas.types import BBox
 from tests.helpers import REPO

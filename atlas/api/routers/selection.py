@@ -14,14 +14,15 @@ import json
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from atlas.api.bodies import BODY_RESPONSES, json_body
-from atlas.api.deps import CurrentGate, base_url, get_settings
+from atlas.api.deps import CurrentGate, base_url
 from atlas.api.geojson import GEOJSON, feature_document, geojson_response
+from atlas.api.params import ResponseCrs
 from atlas.policy.gate import Gate
-from atlas.query.crs import SUPPORTED, ApiCRS, parse_crs
+from atlas.query.crs import SUPPORTED, ApiCRS
 from atlas.selection import (
     RankedPlot,
     Selection,
@@ -33,15 +34,12 @@ from atlas.selection import (
     unavailable_criteria,
 )
 from atlas.selection.extract import extract_body
-from atlas.settings import Settings
 from atlas.stores.base import Feature
 
 router = APIRouter(tags=["Site selection"])
 
 Base = Annotated[str, Depends(base_url)]
-AppSettings = Annotated[Settings, Depends(get_settings)]
 PATH = "/site-selection"
-_CRS_HELP = "CRS of the response geometry, one of: " + ", ".join(SUPPORTED)
 _SCHEMA = SiteCriteria.model_json_schema()
 _RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"content": {GEOJSON: {}}, "description": "the plots ranked, with their verdicts"}
@@ -78,12 +76,11 @@ def get_site_selection(
     request: Request,
     gate: CurrentGate,
     base: Base,
-    settings: AppSettings,
-    crs: Annotated[str | None, Query(description=_CRS_HELP)] = None,
+    crs: Annotated[ResponseCrs, Depends()],
 ) -> Response:
     """The search of the query parameters."""
     items = [(k, v) for k, v in request.query_params.multi_items() if k != "crs"]
-    return _answer(gate, query_criteria(items), crs, base, settings)
+    return _answer(gate, query_criteria(items), crs.crs, base)
 
 
 @router.post(
@@ -100,24 +97,16 @@ def post_site_selection(
     gate: CurrentGate,
     body: Annotated[Any, Depends(json_body)],
     base: Base,
-    settings: AppSettings,
-    crs: Annotated[str | None, Query(description=_CRS_HELP)] = None,
+    crs: Annotated[ResponseCrs, Depends()],
 ) -> Response:
     """The search of the JSON body (checked and parsed by ``atlas.api.bodies``; none: no criteria)."""
-    return _answer(gate, body, crs, base, settings)
+    return _answer(gate, body, crs.crs, base)
 
 
-def _answer(
-    gate: Gate,
-    raw: Any,
-    crs_name: str | None,
-    base: str,
-    settings: Settings,
-) -> Response:
+def _answer(gate: Gate, raw: Any, crs: ApiCRS, base: str) -> Response:
     """Parse the criteria (the raw JSON or query values), search as the caller, shape the answer."""
-    crs = parse_crs(crs_name)
     criteria = parse_criteria(raw, unavailable=unavailable_criteria(gate))
-    cap = settings.caps.page(gate.tier.value)
+    cap = gate.page_cap
     if criteria.limit > cap:
         criteria = criteria.model_copy(update={"limit": cap})
     selection = select_sites(gate, criteria)

@@ -15,6 +15,7 @@ from atlas.api.deps import CurrentGate, base_url
 from atlas.api.params import short
 from atlas.api.responses import wgs84_bbox
 from atlas.errors import InvalidInput, NotFound
+from atlas.query.requests import TileRequest
 from atlas.types import TileXYZ
 
 router = APIRouter(tags=["Tiles"])
@@ -74,13 +75,14 @@ def tilejson(
 ) -> dict[str, Any]:
     """TileJSON 3.0; bounds from the features the caller sees."""
     _check_tms(tileMatrixSetId)
-    info = gate.collection(collectionId)
+    tileset = gate.tileset(collectionId)
+    info = tileset.info
     fields = {f.name: f.description or f.type for f in info.fields}
     return {
         "tilejson": "3.0.0",
         "name": info.title,
         "tiles": [f"{base}/collections/{collectionId}/tiles/{TMS_ID}/{{z}}/{{x}}/{{y}}"],
-        "minzoom": gate.tile_min_zoom(collectionId),
+        "minzoom": tileset.min_zoom,
         "maxzoom": MAX_ZOOM,
         "bounds": wgs84_bbox(info.bbox) or [-180, -85.05, 180, 85.05],
         "vector_layers": [{"id": collectionId, "fields": fields}],
@@ -117,9 +119,8 @@ def get_tile(  # noqa: PLR0913
     _check_tms(tileMatrixSetId)
     if not MIN_ZOOM <= z <= MAX_ZOOM:
         raise InvalidInput(f"z: must be between {MIN_ZOOM} and {MAX_ZOOM}")
-    gate.collection(collectionId)
     names = tuple(n.strip() for n in (properties or "").split(",") if n.strip())
-    mvt = gate.tile(collectionId, TileXYZ(z, x, y), properties=names)
+    mvt = gate.tile(collectionId, TileRequest(TileXYZ(z, x, y), names))
     headers = {FEATURES_HEADER: str(mvt.features), DROPPED_HEADER: str(mvt.dropped)}
     if not mvt.data:
         return Response(status_code=204, headers=headers)
