@@ -133,10 +133,6 @@ class FeatureStore(Protocol):
         """
         ...
 
-    def feature(self, collection_id: str, feature_id: str) -> Feature:
-        """One feature by id; NotFound when absent."""
-        ...
-
     def tile(
         self,
         collection_id: str,

@@ -28,6 +28,7 @@ from typing import Any
 
 import duckdb
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import shapely
 
@@ -35,7 +36,6 @@ from atlas import cancel
 from atlas.errors import (
     EmptyCollection,
     InvalidInput,
-    NotFound,
     RequestCancelled,
     StoreUnavailable,
     UnknownCollection,
@@ -152,7 +152,7 @@ class EmbeddedStore:
                 matched = len(rows)
             else:
                 count_sql = f"SELECT count(*) FROM {table} WHERE {where.sql}"  # noqa: S608
-                matched = cur.execute(count_sql, where.params).fetchone()[0]
+                matched = _scalar(cur.execute(count_sql, where.params).fetchone())
         features = [_feature(row, names) for row in rows]
         return FeaturePage(
             features=features, number_matched=matched, limit=query.limit, offset=query.offset
@@ -163,7 +163,7 @@ class EmbeddedStore:
         _, table, where = self._prepare(collection_id, query)
         with self._cursor() as cur:
             sql = f"SELECT count(*) FROM {table} WHERE {where.sql}"  # noqa: S608
-            return int(cur.execute(sql, where.params).fetchone()[0])
+            return int(_scalar(cur.execute(sql, where.params).fetchone()))
 
     def frame(self, collection_id: str, query: FeatureQuery | None = None) -> gpd.GeoDataFrame:
         """Every matching feature as a GeoDataFrame in EPSG:2154 (one columnar fetch)."""
@@ -173,15 +173,8 @@ class EmbeddedStore:
         with self._cursor() as cur:
             # Columnar fetch (numpy), no per-row Python tuples.
             result = cur.execute(sql, where.params).fetchnumpy()
-        columns = {name: unmasked(values) for name, values in result.items()}
+        columns = {name: unmasked(np.ma.asarray(values)) for name, values in result.items()}
         return features_frame(field_map(layer.fields), names, columns)
-
-    def feature(self, collection_id: str, feature_id: str) -> Feature:
-        """One feature by id."""
-        page = self.query(collection_id, FeatureQuery(ids=(feature_id,), limit=1))
-        if not page.features:
-            raise NotFound(f"feature '{feature_id[:80]}' not found in '{collection_id}'")
-        return page.features[0]
 
     def tile(
         self,
@@ -497,3 +490,9 @@ class _Staging:
         for collection_id, version in self.staged.items():
             _remove_version(self._root / collection_id, version)
         self.staged.clear()
+
+
+def _scalar(row: tuple[Any, ...] | None) -> Any:
+    """The one value of a one-row, one-column answer (``count(*)`` always has its row)."""
+    assert row is not None
+    return row[0]

@@ -72,7 +72,9 @@ def frame_select(
 
 
 def features_frame(
-    specs: Mapping[str, FieldSpec], names: Sequence[str], columns: Mapping[str, Sequence[Any]]
+    specs: Mapping[str, FieldSpec],
+    names: Sequence[str],
+    columns: Mapping[str, Sequence[Any] | np.ndarray],
 ) -> gpd.GeoDataFrame:
     """A GeoDataFrame in EPSG:2154: ``names`` typed after their field, then ``geometry``.
 

@@ -33,7 +33,6 @@ from atlas.errors import (
     AtlasError,
     EmptyCollection,
     InvalidInput,
-    NotFound,
     RequestCancelled,
     StoreTimeout,
     StoreUnavailable,
@@ -261,13 +260,6 @@ class PostgisStore:
         keys = [*names, WKB_COLUMN]
         values = list(zip(*rows, strict=True)) if rows else [() for _ in keys]
         return features_frame(field_map(layer.fields), names, dict(zip(keys, values, strict=True)))
-
-    def feature(self, collection_id: str, feature_id: str) -> Feature:
-        """One feature by id; NotFound when absent."""
-        page = self.query(collection_id, FeatureQuery(ids=(feature_id,), limit=1))
-        if not page.features:
-            raise NotFound(f"feature '{feature_id[:80]}' not found in '{collection_id}'")
-        return page.features[0]
 
     def tile(
         self,
