@@ -181,7 +181,9 @@ def write_parcels(path: Path, parcels: Parcels, rng) -> Path:
     created_days = rng.integers(0, 9000, len(areas))
     updated_days = rng.integers(0, 4000, len(areas))
     # snapped to the 7-decimal grid at once (valid after rounding; see formats._coords_json)
-    lonlat = polygon_mappings(shapely.set_precision(_valid(to_wgs84(parcels.geometries)), 1e-7), 7)
+    lonlat = polygon_mappings(
+        shapely.set_precision(_valid(to_wgs84(list(parcels.geometries))), 1e-7), 7
+    )
     base = dt.date(1995, 1, 1)
 
     def features():

@@ -17,7 +17,10 @@ import shapely
 
 from atlas.demo.territory import TO_WGS84
 
-CRS_2154 = {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::2154"}}
+CRS_2154: dict[str, object] = {
+    "type": "name",
+    "properties": {"name": "urn:ogc:def:crs:EPSG::2154"},
+}
 
 
 def to_wgs84(geometries: Sequence[shapely.Geometry]) -> np.ndarray:
@@ -107,7 +110,7 @@ def _coords_json(
 def _round(value: object, digits: int) -> object:
     if isinstance(value, int | float):
         return round(float(value), digits)
-    return [_round(v, digits) for v in value]  # type: ignore[union-attr]
+    return [_round(v, digits) for v in value]  # type: ignore[attr-defined]
 
 
 def geometry_text(geometry: shapely.Geometry, digits: int = 2) -> str:

@@ -52,7 +52,9 @@ def monuments(territory: Territory, parcels: Parcels, rng) -> list[tuple[dict, s
     serial = {"91": 0, "77": 0}
     for commune, count in zip(territory.communes, extra, strict=True):
         saint = _SAINTS[int(rng.integers(len(_SAINTS)))]
-        kinds = [("église", f"Église {saint}", ("12e siècle", "13e siècle", "16e siècle"), 0.2)]
+        kinds: list[tuple[str, str, tuple[str, ...], float]] = [
+            ("église", f"Église {saint}", ("12e siècle", "13e siècle", "16e siècle"), 0.2)
+        ]
         kinds += [_KINDS[int(i)] for i in rng.integers(len(_KINDS), size=int(count))]
         for deno, pattern, centuries, spread in kinds:
             point = _place(commune, spread, rng)

@@ -59,11 +59,11 @@ def records(territory: Territory, rng, scale: float) -> list[tuple]:
                 x, y = _position(commune, rng)
                 rows.append(_row(commune, typequ, x, y, rng))
     for x, y in to_l93(tuple((lon, lat) for _, lon, lat in STATIONS)):
-        commune = next(
+        station = next(
             (c for c in territory.communes if c.geometry.contains(shapely.Point(x, y))), None
         )
-        if commune is not None:
-            rows.append(_row(commune, "E108", x, y, rng, quality="Bonne"))
+        if station is not None:
+            rows.append(_row(station, "E108", x, y, rng, quality="Bonne"))
     return rows
 
 

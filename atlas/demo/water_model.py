@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -101,7 +102,7 @@ def frame(layer: str, data: dict[str, object], geometries) -> gpd.GeoDataFrame:
     columns = {}
     for name, kind in LAYERS[layer]:
         value = data.get(name)
-        values = (
+        values: Any = (
             np.full(count, value, dtype=object) if np.isscalar(value) or value is None else value
         )
         if kind == "int":

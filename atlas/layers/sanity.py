@@ -242,8 +242,8 @@ def territory_problems(
     with np.errstate(invalid="ignore"):
         finite = np.isfinite(shapely.bounds(values)).all(axis=1)
     problems: dict[int, str] = {}
-    for row in np.flatnonzero(present & ~finite):
-        problems[int(row)] = f"coordinates cannot be transformed to {STORAGE_CRS}"
+    for index in np.flatnonzero(present & ~finite):
+        problems[int(index)] = f"coordinates cannot be transformed to {STORAGE_CRS}"
     candidates = present & finite
     inside = np.zeros(len(values), dtype=bool)
     inside[candidates] = shapely.intersects(territory.storage_area, values[candidates])

@@ -136,7 +136,7 @@ def _flood_verdict(
             "flood", False, value, " ; ".join(t[0] for t in texts), "; ".join(t[1] for t in texts)
         )
     if share:
-        kept = sorted(share)
+        kept = sorted(share, key=lambda k: -1 if k is None else k)
         fr = ", ".join(f"{CLASS_LABELS[k]} (classe {k})" for k in kept if k is not None)
         en = ", ".join(f"{CLASS_LABELS_EN[k]} (class {k})" for k in kept if k is not None)
         return verdict(
