@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 import shapely
 
-from atlas.demo.territory import TO_WGS84
+from atlas.query.crs import transformer
+from atlas.types import STORAGE_CRS
 
 CRS_2154: dict[str, object] = {
     "type": "name",
@@ -27,7 +28,7 @@ def to_wgs84(geometries: Sequence[shapely.Geometry]) -> np.ndarray:
     """Lambert-93 geometries to lon/lat."""
 
     def project(coords: np.ndarray) -> np.ndarray:
-        lon, lat = TO_WGS84.transform(coords[:, 0], coords[:, 1])
+        lon, lat = transformer(STORAGE_CRS, "EPSG:4326").transform(coords[:, 0], coords[:, 1])
         return np.column_stack([lon, lat])
 
     return shapely.transform(np.asarray(geometries, dtype=object), project)

@@ -12,7 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import shapely
-from pyproj import Transformer
+
+from atlas.query.crs import transformer
+from atlas.types import STORAGE_CRS
 
 EPCI_SIREN = "200059228"
 EPCI_NAME = "CA Grand Paris Sud Seine Essonne Sénart"
@@ -77,9 +79,6 @@ ESSONNE_LONLAT: tuple[tuple[float, float], ...] = (
     (2.484, 48.606),
 )  # fmt: skip
 
-TO_L93 = Transformer.from_crs("EPSG:4326", "EPSG:2154", always_xy=True)
-TO_WGS84 = Transformer.from_crs("EPSG:2154", "EPSG:4326", always_xy=True)
-
 
 @dataclass(frozen=True)
 class Commune:
@@ -125,7 +124,9 @@ class Territory:
 
 def to_l93(coords: tuple[tuple[float, float], ...]) -> list[tuple[float, float]]:
     """Lon/lat pairs to Lambert-93."""
-    xs, ys = TO_L93.transform([c[0] for c in coords], [c[1] for c in coords])
+    xs, ys = transformer("EPSG:4326", STORAGE_CRS).transform(
+        [c[0] for c in coords], [c[1] for c in coords]
+    )
     return list(zip(xs, ys, strict=True))
 
 
