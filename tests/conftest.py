@@ -11,6 +11,9 @@ import pytest
 from tests.helpers import in_ci
 from tests.stores.fixtures import CONTRACT_LAYER
 
+# The served demo (demo_sources, demo_embedded, demo_postgis, served): built once per session.
+pytest_plugins = ("tests.served_demo",)
+
 
 def postgis_url() -> str:
     """The PostGIS test database; skip locally when absent, fail under CI."""

@@ -1,5 +1,5 @@
-"""The served demo of the policy tests (both stores, a key per tier), for the API suites too."""
+"""The API suites read the served demo of ``tests/served_demo.py`` (both stores, a key per tier)."""
 
-from tests.policy.conftest import Served, demo_sources, served
+from tests.served_demo import Served
 
-__all__ = ["Served", "demo_sources", "served"]
+__all__ = ["Served"]

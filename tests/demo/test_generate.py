@@ -164,12 +164,8 @@ def test_bpe_and_merimee_formats(small_demo: dict[str, Path]) -> None:
 
 
 @pytest.mark.slow
-def test_full_scale_counts(tmp_path: Path) -> None:
-    import time
-
-    started = time.perf_counter()
-    files = generate(tmp_path)
-    seconds = time.perf_counter() - started
+def test_full_scale_counts(full_demo: tuple[dict[str, Path], float]) -> None:
+    files, seconds = full_demo
     assert seconds < 40, f"generation took {seconds:.0f} s"
     parcels = json.loads(files["parcels"].read_text(encoding="utf-8"))["features"]
     assert 36_000 <= len(parcels) <= 46_000
@@ -191,10 +187,10 @@ def test_full_scale_counts(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_full_scale_stale_sites_are_found(tmp_path: Path) -> None:
+def test_full_scale_stale_sites_are_found(full_demo: tuple[dict[str, Path], float]) -> None:
     from atlas.layers.activity_sites import compare_vacancy
 
-    files = generate(tmp_path)
+    files, _ = full_demo
     sites = _csv(files["activity-sites"])
     differ = compare_vacancy(sites, _csv(files["activity-plots"]))
     names = set(sites.set_index("site_id").loc[differ["site_id"], "site_nom"])

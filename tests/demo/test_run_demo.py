@@ -10,7 +10,6 @@ import pytest
 from atlas.demo.build import INGEST_ORDER, run_demo
 from atlas.settings import Settings, StoreSettings
 from atlas.stores import open_store
-from tests.demo.conftest import SMALL
 
 
 def _run(tmp_path: Path, scale: float) -> tuple[list, float]:
@@ -41,9 +40,10 @@ def _check(reports: list) -> None:
             assert any("communes collection's outline" in n for n in report.notes), report.notes
 
 
-def test_small_demo_ingests(tmp_path: Path) -> None:
-    reports, _ = _run(tmp_path, SMALL)
-    _check(reports)
+def test_small_demo_ingests(demo_embedded) -> None:
+    # The session's demo (tests/served_demo.py) is the small demo ingested as run_demo does it.
+    assert demo_embedded.kind == "embedded"
+    _check(demo_embedded.reports)
 
 
 @pytest.mark.slow

@@ -1,5 +1,5 @@
-"""The served demo of the policy tests (both stores, a key per tier), reused for extracts."""
+"""The extract tests read the served demo of ``tests/served_demo.py`` (both stores, a key per tier)."""
 
-from __future__ import annotations
+from tests.served_demo import Served
 
-from tests.policy.conftest import Served, demo_sources, served  # noqa: F401 - fixtures
+__all__ = ["Served"]

@@ -7,6 +7,7 @@ sites a commercialisation contact, so that the publication rules have something 
 from __future__ import annotations
 
 import csv
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,15 +16,13 @@ import pytest
 from fastapi.testclient import TestClient
 
 from atlas.api.app import create_app
-from atlas.demo.build import generate
-from atlas.ingest import ingest_path
 from atlas.policy.gate import Gate, Policy
 from atlas.policy.tiers import Principal, Tier
 from atlas.settings import Settings
-from atlas.stores import open_store
-from tests.conftest import STORE_KINDS, settings_for
+from tests.conftest import STORE_KINDS
+from tests.served_demo import Ingested, ingest_once
 
-SCALE = 0.1  # 20 sites, 61 plots, ~70 establishments
+# The session's demo files (scale 0.1): 20 sites, 61 plots, ~70 establishments.
 CNIG_COLLECTIONS = ("activity-sites", "activity-plots", "establishments")
 # (land control, buyer): every one a natural person, or not shown to be a legal person.
 NATURAL_BUYERS = (
@@ -120,39 +119,41 @@ def _add_people(sources: dict[str, Path]) -> Personal:
 
 
 @pytest.fixture(scope="session")
-def inventory_sources(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Path], Personal]:
-    """The demo's CNIG files, with people added, generated once."""
-    sources = generate(tmp_path_factory.mktemp("inventory-demo"), scale=SCALE)
-    personal = _add_people(sources)
-    return {k: sources[k] for k in CNIG_COLLECTIONS}, personal
+def inventory_sources(
+    demo_sources: dict[str, Path], tmp_path_factory: pytest.TempPathFactory
+) -> tuple[dict[str, Path], Personal]:
+    """The demo's CNIG files, copied once and people added to the copies."""
+    directory = tmp_path_factory.mktemp("inventory-demo")
+    sources = {k: Path(shutil.copy(demo_sources[k], directory)) for k in CNIG_COLLECTIONS}
+    return sources, _add_people(sources)
+
+
+def _inventory(kind: str, sources: tuple[dict[str, Path], Personal], factory):
+    files = [(c, sources[0][c]) for c in CNIG_COLLECTIONS]
+    data_dir = factory.mktemp(f"inventory-{kind}") / "data"
+    yield from ingest_once(kind, files, data_dir, "inventory tests")
+
+
+@pytest.fixture(scope="session")
+def inventory_embedded(inventory_sources, tmp_path_factory) -> Iterator[Ingested]:
+    """The three CNIG layers ingested once into the embedded store."""
+    yield from _inventory("embedded", inventory_sources, tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def inventory_postgis(inventory_sources, tmp_path_factory) -> Iterator[Ingested]:
+    """The three CNIG layers ingested once into PostGIS (schemas of their own)."""
+    yield from _inventory("postgis", inventory_sources, tmp_path_factory)
 
 
 @pytest.fixture(scope="module", params=STORE_KINDS)
 def served(
-    request: pytest.FixtureRequest,
-    inventory_sources: tuple[dict[str, Path], Personal],
-    tmp_path_factory: pytest.TempPathFactory,
+    request: pytest.FixtureRequest, inventory_sources: tuple[dict[str, Path], Personal]
 ) -> Iterator[Served]:
-    """The three CNIG layers ingested into each store kind and served, a key per tier."""
+    """The session's CNIG layers on each store kind, served by an app of this module's own."""
     sources, personal = inventory_sources
-    lifecycle = settings_for(request.param, tmp_path_factory.mktemp("inventory") / "data")
-    settings = next(lifecycle)
-    settings.limits.enabled = False
-    try:
-        store = open_store(settings.store)
-        try:
-            for collection_id in CNIG_COLLECTIONS:
-                ingest_path(
-                    store, collection_id, sources[collection_id], settings=settings, progress=False
-                )
-        finally:
-            store.close()
-        app = create_app(settings)
-        with TestClient(app) as client:
-            headers: dict[Tier, dict[str, str]] = {Tier.PUBLIC: {}}
-            for tier in (Tier.B2B, Tier.INTERNAL):
-                _, key = app.state.keys.create(tier=tier, name=f"inventory tests {tier}")
-                headers[tier] = {"Authorization": f"Bearer {key}"}
-            yield Served(client, settings, sources, personal, headers, request.param)
-    finally:
-        next(lifecycle, None)
+    ingested: Ingested = request.getfixturevalue(f"inventory_{request.param}")
+    settings = ingested.app_settings()
+    with TestClient(create_app(settings)) as client:
+        headers = {tier: dict(h) for tier, h in ingested.headers.items()}
+        yield Served(client, settings, sources, personal, headers, ingested.kind)
