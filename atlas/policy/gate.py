@@ -40,6 +40,8 @@ from atlas.policy.tiers import Principal
 from atlas.query.features import FeatureQuery, query_field_names
 from atlas.query.fields import check_fields
 from atlas.query.filters import all_of
+from atlas.query.grids import TileGrid
+from atlas.query.grids import grid as tile_grid
 from atlas.query.requests import FeatureRequest, ItemsRequest, TileRequest
 from atlas.stores.base import CollectionInfo, Feature, FeaturePage, FeatureStore, MvtTile
 from atlas.stores.rasters import RasterCatalog
@@ -97,6 +99,15 @@ class Queryables:
     title: str
     geometry_type: str
     fields: tuple[FieldSpec, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TileStamp:
+    """What a tile cache needs before reading a tile: the collection's current version, and
+    whether serving the tile is audited (then it must be read, never served from a cache)."""
+
+    version: int
+    audited: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -306,31 +317,48 @@ class Gate:
         layer = catalog()[collection_id]
         return layer.min_zoom if isinstance(layer, VectorLayer) else 0
 
-    def tile(self, collection_id: str, request: TileRequest) -> MvtTile:
-        """An MVT of what the caller sees of the collection in z/x/y, within the tile budget."""
-        view = self.view(collection_id)
-        tile, properties = request.tile, request.properties
-        self._checked(view, lambda: check_fields(view.fields, properties))
-        min_zoom = self.tile_min_zoom(collection_id)
-        if tile.z < min_zoom:
-            self._served(view)  # an empty collection is unknown, whatever the zoom
-            raise NotFound(f"'{collection_id}' has tiles from zoom {min_zoom} (TileJSON minzoom)")
+    def tile_stamp(self, collection_id: str, request: TileRequest) -> TileStamp:
+        """The checks of :meth:`tile` (collection, fields, minzoom) and the current version the
+        tile would be read from: a cache keys on it, so an ingest is seen on the next request."""
+        view = self._tile_view(collection_id, request)
         try:
-            mvt = self._tile(view, tile, properties)
+            version = self._store.collection(collection_id).version
         except EmptyCollection:
             raise UnknownCollection(collection_id) from None
-        if view.audited(properties):
+        return TileStamp(version, view.audited(request.properties))
+
+    def _tile_view(self, collection_id: str, request: TileRequest) -> TierView:
+        view = self.view(collection_id)
+        properties = request.properties
+        self._checked(view, lambda: check_fields(view.fields, properties))
+        min_zoom = self.tile_min_zoom(collection_id)
+        if request.tile.z < min_zoom:
+            self._served(view)  # an empty collection is unknown, whatever the zoom
+            raise NotFound(f"'{collection_id}' has tiles from zoom {min_zoom} (TileJSON minzoom)")
+        return view
+
+    def tile(self, collection_id: str, request: TileRequest) -> MvtTile:
+        """An MVT of what the caller sees of the collection in z/x/y of the request's grid,
+        within the tile budget (its share of it for one layer of a multi-layer tile)."""
+        view = self._tile_view(collection_id, request)
+        grid = tile_grid(request.grid)
+        try:
+            mvt = self._tile(view, request, grid)
+        except EmptyCollection:
+            raise UnknownCollection(collection_id) from None
+        if view.audited(request.properties):
             self._record(
                 "tile",
                 collection_id,
                 mvt.features,
-                policy_tiles.tile_area_wkt(tile),
-                self._detail(view, properties),
+                policy_tiles.tile_area_wkt(request.tile, grid),
+                self._detail(view, request.properties),
             )
         return mvt
 
-    def _tile(self, view: TierView, tile: TileXYZ, properties: tuple[str, ...]) -> MvtTile:
+    def _tile(self, view: TierView, request: TileRequest, grid: TileGrid) -> MvtTile:
         collection_id = view.collection_id
+        tile, properties = request.tile, request.properties
         if view.geometry == "absent":
             self._served(view)  # nothing is read: say 404 for an empty collection all the same
             return MvtTile(b"", 0, 0)
@@ -340,17 +368,20 @@ class Gate:
 
             def render(limit: int) -> MvtTile:
                 return self._store.tile(
-                    collection_id, tile, properties=properties, filter=rows, limit=limit
+                    collection_id, tile, properties=properties, filter=rows, limit=limit, grid=grid
                 )
         else:
             # Generalised geometry: encoded from the gate's own query, so the exact geometry
             # never reaches the tile encoder.
-            frame = self._tile_frame(view, tile, properties)
+            frame = self._tile_frame(view, tile, properties, grid)
 
             def render(limit: int) -> MvtTile:
-                return policy_tiles.encode(collection_id, frame, tile, properties, limit=limit)
+                return policy_tiles.encode(
+                    collection_id, frame, tile, properties, limit=limit, grid=grid
+                )
 
-        return policy_tiles.within_budget(render, self._policy.tile_budget)
+        budget = policy_tiles.shared(self._policy.tile_budget, request.layers)
+        return policy_tiles.within_budget(render, budget)
 
     # -- helpers --------------------------------------------------------------------------
 
@@ -400,9 +431,9 @@ class Gate:
         )
 
     def _tile_frame(
-        self, view: TierView, tile: TileXYZ, properties: tuple[str, ...]
+        self, view: TierView, tile: TileXYZ, properties: tuple[str, ...], grid: TileGrid
     ) -> gpd.GeoDataFrame:
-        bbox = policy_tiles.tile_bbox_2154(tile, margin=max(view.tolerance_m, 0.0))
+        bbox = policy_tiles.tile_bbox_2154(tile, grid, margin=max(view.tolerance_m, 0.0))
         page = self._store.query(
             view.collection_id,
             FeatureQuery(bbox=bbox, where=view.rows, properties=properties, limit=1_000_000),

@@ -8,8 +8,8 @@ smallest features first and says how many (``MvtTile.dropped``).
 When a tier sees generalised geometry, the store's ``ST_AsMVT`` would encode the exact one; so
 those tiles are encoded here (:func:`encode`), from features that already went through the view,
 with the same per-zoom simplification and largest-first cap as the stores' SQL
-(``atlas.stores.mvt``). Tile bounds come from morecantile's WebMercatorQuad, the OGC
-TileMatrixSet the API serves.
+(``atlas.stores.mvt``), in the tile grid's CRS (``atlas.query.grids``: WebMercatorQuad or the
+Lambert-93 grid, morecantile TileMatrixSets).
 """
 
 from __future__ import annotations
@@ -17,20 +17,18 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
 
 import geopandas as gpd
 import mapbox_vector_tile
-import morecantile
 import shapely
 from shapely.geometry import box
 
-from atlas.query.crs import transformer
+from atlas.query.grids import DEFAULT_GRID, MVT_BUFFER, MVT_EXTENT, TileGrid, grids
 from atlas.stores.base import MvtTile
-from atlas.stores.mvt import BUFFER, tolerance_m
-from atlas.types import STORAGE_CRS, BBox, TileXYZ
+from atlas.types import BBox, TileXYZ
 
-EXTENT = 4096
+EXTENT = MVT_EXTENT
+BUFFER = MVT_BUFFER
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,30 +50,21 @@ def within_budget(render: Callable[[int], MvtTile], budget: TileBudget) -> MvtTi
     return tile
 
 
-@cache
-def _tms() -> morecantile.TileMatrixSet:
-    return morecantile.tms.get("WebMercatorQuad")
+def shared(budget: TileBudget, layers: int) -> TileBudget:
+    """One layer's share of the budget when ``layers`` layers make one tile."""
+    if layers <= 1:
+        return budget
+    return TileBudget(max(1, budget.max_features // layers), max(1, budget.max_bytes // layers))
 
 
-def tile_bounds_3857(tile: TileXYZ) -> tuple[float, float, float, float]:
-    """The tile's bounds in Web Mercator metres."""
-    b = _tms().xy_bounds(morecantile.Tile(tile.x, tile.y, tile.z))
-    return (b.left, b.bottom, b.right, b.top)
-
-
-def tile_bbox_2154(tile: TileXYZ, *, margin: float = 0.0) -> BBox:
+def tile_bbox_2154(tile: TileXYZ, grid: TileGrid | None = None, *, margin: float = 0.0) -> BBox:
     """A Lambert-93 box that contains the tile and its buffer, plus ``margin`` metres."""
-    left, bottom, right, top = tile_bounds_3857(tile)
-    pad = (right - left) * BUFFER / EXTENT
-    xmin, ymin, xmax, ymax = transformer("EPSG:3857", STORAGE_CRS).transform_bounds(
-        left - pad, bottom - pad, right + pad, top + pad, densify_pts=21
-    )
-    return BBox(xmin - margin, ymin - margin, xmax + margin, ymax + margin)
+    return (grid or grids()[DEFAULT_GRID]).bbox_2154(tile, margin=margin)
 
 
-def tile_area_wkt(tile: TileXYZ) -> str:
+def tile_area_wkt(tile: TileXYZ, grid: TileGrid | None = None) -> str:
     """The tile as a Lambert-93 polygon (WKT), for the audit log."""
-    b = tile_bbox_2154(tile)
+    b = tile_bbox_2154(tile, grid)
     return shapely.to_wkt(box(b.xmin, b.ymin, b.xmax, b.ymax), rounding_precision=1)
 
 
@@ -86,19 +75,22 @@ def encode(  # noqa: PLR0913 - the tile, its contents and its cap
     properties: tuple[str, ...],
     *,
     limit: int | None = None,
+    grid: TileGrid | None = None,
 ) -> MvtTile:
-    """One MVT layer named after the collection, the ``limit`` largest features at most."""
+    """One MVT layer named after the collection, the ``limit`` largest features at most, in
+    ``grid`` (WebMercatorQuad by default)."""
+    grid = grid or grids()[DEFAULT_GRID]
     frame = frame[frame.geometry.notna() & ~frame.geometry.is_empty]
     if frame.empty:
         return MvtTile(b"", 0, 0)
-    bounds = tile_bounds_3857(tile)
+    bounds = grid.bounds(tile)
     pad = (bounds[2] - bounds[0]) * BUFFER / EXTENT
     clip = box(bounds[0] - pad, bounds[1] - pad, bounds[2] + pad, bounds[3] + pad)
-    mercator = frame.to_crs("EPSG:3857")
+    projected = frame.to_crs(f"EPSG:{grid.epsg}")
     # As the stores' SQL does: simplified at one tile unit, clipped, largest first, then ids.
-    tolerance = tolerance_m(tile.z, EXTENT)
-    geometries = mercator.geometry.simplify(tolerance, preserve_topology=False).intersection(clip)
-    records = mercator[["id", *properties]].to_dict("records")
+    tolerance = grid.tolerance(tile.z, EXTENT)
+    geometries = projected.geometry.simplify(tolerance, preserve_topology=False).intersection(clip)
+    records = projected[["id", *properties]].to_dict("records")
     candidates = [(g, r) for g, r in zip(geometries, records, strict=True) if not g.is_empty]
     candidates.sort(key=lambda c: (-_size(c[0]), str(c[1]["id"])))
     kept = sorted(candidates[:limit], key=lambda c: str(c[1]["id"]))  # id order, as in SQL

@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from atlas.query.crs import ApiCRS, parse_crs
 from atlas.query.features import SortKey
+from atlas.query.grids import DEFAULT_GRID
 from atlas.types import TileXYZ
 
 # "cql-text" is the pre-standard name (Part 3 drafts) that GDAL's OAPIF driver looks for before
@@ -67,7 +68,12 @@ class FeatureRequest:
 
 @dataclass(frozen=True, slots=True)
 class TileRequest:
-    """``GET /collections/{collectionId}/tiles/WebMercatorQuad/{z}/{x}/{y}``."""
+    """``GET /collections/{collectionId}/tiles/{tileMatrixSetId}/{z}/{x}/{y}``, or one layer of
+    a multi-layer tile (``/tiles/…``)."""
 
-    tile: TileXYZ
+    tile: TileXYZ  # checked against the grid's matrices (``TileGrid.check``)
     properties: tuple[str, ...] = ()  # the fields to put in the tile
+    grid: str = DEFAULT_GRID  # a TileMatrixSet id of ``atlas.query.grids``
+    # The tile is one of ``layers`` layers of one MVT: each gets that share of the tile budget,
+    # so that the whole tile stays within it.
+    layers: int = 1

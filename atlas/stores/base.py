@@ -23,6 +23,7 @@ from atlas.layers.base import FieldSpec, VectorLayer
 from atlas.layers.conform import IngestReport
 from atlas.query.features import FeatureQuery
 from atlas.query.filters import Expression
+from atlas.query.grids import TileGrid
 from atlas.types import TileXYZ
 
 
@@ -142,8 +143,10 @@ class FeatureStore(Protocol):
         extent: int = 4096,
         filter: Expression | None = None,
         limit: int | None = None,
+        grid: TileGrid | None = None,
     ) -> MvtTile:
-        """A Mapbox Vector Tile (one layer named after the collection) for z/x/y in Web Mercator.
+        """A Mapbox Vector Tile (one layer named after the collection) for z/x/y of ``grid``
+        (``atlas.query.grids``; None: WebMercatorQuad), clipped and quantised in its CRS.
 
         ``filter`` keeps only the features it matches (a tier's row filter, a CQL2 filter);
         geometry is simplified for the zoom and, past ``limit`` features, the smallest are left

@@ -1,4 +1,9 @@
-"""The vector-tile query both stores run: one tile, generalised for its zoom, capped, counted.
+"""The vector-tile query both stores run: one tile of a grid, generalised for its zoom, capped,
+counted.
+
+- The grid (``atlas.query.grids``) says which stored geometry is tiled: ``geom_3857`` for
+  WebMercatorQuad, ``geom`` (EPSG:2154) for the Lambert-93 grid; the tile's envelope is made from
+  the grid's own bounds (morecantile), so clipping and quantising happen in the grid's CRS.
 
 - Per-zoom generalisation: lines and polygons are simplified (``ST_Simplify``, Douglas-Peucker)
   with a tolerance of one tile unit at that zoom before ``ST_AsMVTGeom`` snaps them to the tile's
@@ -18,19 +23,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from atlas.layers.base import VectorLayer
+from atlas.query.grids import MVT_BUFFER, TileGrid
 from atlas.stores.sql import quote
 from atlas.types import TileXYZ
 
 WEB_MERCATOR_SPAN = 2 * 20037508.342789244  # metres across zoom 0
-BUFFER = 64  # tile units kept around the tile so that strokes join across tiles
+BUFFER = MVT_BUFFER  # tile units kept around the tile so that strokes join across tiles
 
 
 @dataclass(frozen=True, slots=True)
 class MvtDialect:
     """What differs between PostGIS and DuckDB in the tile query."""
 
-    envelope: str  # the tile as a geometry (``ST_TileEnvelope``)
-    bounds: str  # the tile as ``ST_AsMVTGeom`` takes it
+    # The tile as a geometry, from ``{xmin} {ymin} {xmax} {ymax}`` and ``{srid}``.
+    envelope: str
+    bounds: str  # the tile as ``ST_AsMVTGeom`` takes it, ``{envelope}`` standing for the geometry
     date_text: str  # a date as ISO text, ``{}`` standing for the column
     datetime_text: str  # a timestamp with time zone as ISO text in UTC
     name: str  # the placeholder of the layer name
@@ -41,11 +48,11 @@ def tolerance_m(z: int, extent: int) -> float:
     return WEB_MERCATOR_SPAN / (2**z) / extent
 
 
-def _size(layer: VectorLayer) -> str:
+def _size(layer: VectorLayer, column: str) -> str:
     if "Polygon" in layer.geometry_type:
-        return "ST_Area(geom_3857)"
+        return f"ST_Area({column})"
     if "LineString" in layer.geometry_type:
-        return "ST_Length(geom_3857)"
+        return f"ST_Length({column})"
     return "0"  # points are all one size: ids decide
 
 
@@ -70,6 +77,7 @@ def mvt_sql(  # noqa: PLR0913 - the query's parts, each named
     properties: Sequence[str],
     *,
     tile: TileXYZ,
+    grid: TileGrid,
     table: str,
     where: str,
     dialect: MvtDialect,
@@ -79,18 +87,23 @@ def mvt_sql(  # noqa: PLR0913 - the query's parts, each named
     """``SELECT mvt, kept, candidates`` for one tile (the layer name is the one parameter)."""
     names = ["id", *(quote(p) for p in properties if p != "id")]
     attrs = ", ".join(["feature_id AS id", *_attributes(layer, properties, dialect)])
-    geom = "geom_3857"
+    column = grid.column
+    geom = column
     if "Point" not in layer.geometry_type:
-        geom = f"ST_Simplify(geom_3857, {tolerance_m(tile.z, extent)!r})"
+        geom = f"ST_Simplify({column}, {grid.tolerance(tile.z, extent)!r})"
     cap = f" LIMIT {int(limit)}" if limit is not None else ""
     extent = int(extent)
+    # The grid's bounds are our numbers (morecantile's), written as Python reprs: exact.
+    xmin, ymin, xmax, ymax = (repr(float(v)) for v in grid.bounds(tile))
+    envelope = dialect.envelope.format(xmin=xmin, ymin=ymin, xmax=xmax, ymax=ymax, srid=grid.epsg)
+    bounds = dialect.bounds.format(envelope=envelope)
     # Ids, geometries and values come from our own columns; only ``where`` holds client values,
     # and those are bound parameters (WhereBuilder).
     return (
         "WITH candidates AS MATERIALIZED ("  # noqa: S608
-        f" SELECT {attrs}, {_size(layer)} AS size__,"
-        f" ST_AsMVTGeom({geom}, {dialect.bounds}, {extent}, {BUFFER}, true) AS mvt_geom__"
-        f" FROM {table} WHERE geom_3857 && {dialect.envelope} AND {where}"
+        f" SELECT {attrs}, {_size(layer, column)} AS size__,"
+        f" ST_AsMVTGeom({geom}, {bounds}, {extent}, {BUFFER}, true) AS mvt_geom__"
+        f" FROM {table} WHERE {column} && {envelope} AND {where}"
         "), kept AS MATERIALIZED ("
         " SELECT * FROM candidates WHERE mvt_geom__ IS NOT NULL"
         f" ORDER BY size__ DESC, id{cap})"

@@ -46,6 +46,7 @@ from atlas.layers.sanity import check_storable
 from atlas.query.features import FeatureQuery, query_field_names
 from atlas.query.fields import check_fields, field_map
 from atlas.query.filters import Expression, expression_fields
+from atlas.query.grids import DEFAULT_GRID, TileGrid, grids
 from atlas.query.values import as_date, is_missing
 from atlas.stores.base import (
     CollectionInfo,
@@ -77,8 +78,8 @@ _VALUE_ERRORS = ("22", "42883", "42804")
 # Connection exceptions (08), operator intervention (57P: shutdown, restart), too many connections.
 _DOWN_ERRORS = ("08", "57P", "53300")
 _MVT = MvtDialect(
-    envelope="ST_TileEnvelope(:z, :x, :y)",
-    bounds="ST_TileEnvelope(:z, :x, :y)",
+    envelope="ST_MakeEnvelope({xmin}, {ymin}, {xmax}, {ymax}, {srid})",
+    bounds="{envelope}",
     date_text="({})::text",
     datetime_text="""to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')""",
     name=":name",
@@ -270,24 +271,27 @@ class PostgisStore:
         extent: int = 4096,
         filter: Expression | None = None,
         limit: int | None = None,
+        grid: TileGrid | None = None,
     ) -> MvtTile:
-        """An MVT (one layer named after the collection) for z/x/y, ``filter`` applied, at most
-        ``limit`` features (the largest); empty ``data`` when nothing falls in the tile."""
+        """An MVT (one layer named after the collection) for z/x/y of ``grid`` (WebMercatorQuad by
+        default), ``filter`` applied, at most ``limit`` features (the largest); empty ``data``
+        when nothing falls in the tile."""
         layer = self._layer(collection_id)
         check_fields(layer.fields, [*properties, *expression_fields(filter)])
         where = self._builder(layer).build_filter(filter)
-        # ``&&`` on geom_3857 uses its GiST index; a 64-pixel buffer keeps strokes seamless.
+        # ``&&`` on the grid's column uses its GiST index; a 64-unit buffer keeps strokes seamless.
         sql = mvt_sql(
             layer,
             properties,
             tile=tile,
+            grid=grid or grids()[DEFAULT_GRID],
             table=self._view(collection_id),
             where=where.sql,
             dialect=_MVT,
             extent=extent,
             limit=limit,
         )
-        params = {"z": tile.z, "x": tile.x, "y": tile.y, "name": collection_id}
+        params = {"name": collection_id}
         with self._reading(collection_id) as conn:
             data, kept, matched = conn.execute(sa.text(sql), params | _bound(where)).one()
         return MvtTile(bytes(data) if kept else b"", int(kept), int(matched))
