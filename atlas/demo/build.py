@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from atlas.demo import (
+    basemap,
     cadastre,
     communes,
     hazards,
@@ -45,6 +46,9 @@ INGEST_ORDER = (
     "heritage-monuments",
     "services",
     "flood-hazard",
+    "roads",
+    "waterways",
+    "water-bodies",
     "elevation",
     "slope",
 )
@@ -59,6 +63,7 @@ FILE_NAMES = {
     "services": "bpe-equipements.csv",
     "flood-hazard": "n_zone_alea_pprn_s_091.geojson",
     "elevation": "mnt-25m.tif",
+    "roads": "openstreetmap-extract.osm",
 }
 
 
@@ -91,8 +96,11 @@ def generate(out_dir: Path, *, seed: int = 20261122, scale: float = 1.0) -> dict
     services.write_services(path["services"], territory, _rng(seed, 8), scale)
     hazards.write_hazards(path["flood-hazard"], territory)
     timer.lap("heritage, services, hazards")
+    basemap.write_basemap(path["roads"], territory)
+    timer.lap("base map (OpenStreetMap extract)")
     written = dict(path)
     written["water-structures"] = path["water-pipes"]  # one GeoPackage holds both
+    written["waterways"] = written["water-bodies"] = path["roads"]  # one OSM extract: all three
     return {key: written[key] for key in INGEST_ORDER if key in written}
 
 

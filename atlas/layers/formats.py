@@ -21,8 +21,12 @@ from atlas.errors import HostileInput, InvalidInput
 
 # The OGR drivers an ingest may use, by the names GDAL gives them; nothing else is registered
 # in the sandboxed reader (OGR_SKIP), which checks the list again after GDAL started.
+# OSM (OpenStreetMap XML and PBF) is allowed for the base-map layers (roads, waterways, water
+# bodies): an OSM file holds data only — the format names no other file, no SQL, no URL — and
+# GDAL parses its XML with expat without loading external entities; _check_osm_xml refuses any
+# DOCTYPE anyway, so no entity (external or expanding) ever reaches the parser.
 ALLOWED_VECTOR_DRIVERS = frozenset(
-    {"GeoJSON", "GPKG", "ESRI Shapefile", "CSV", "FlatGeobuf", "EDIGEO"}
+    {"GeoJSON", "GPKG", "ESRI Shapefile", "CSV", "FlatGeobuf", "EDIGEO", "OSM"}
 )
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -188,6 +192,32 @@ def _check_edigeo(path: Path) -> None:
             )
 
 
+# OSM XML (wiki "OSM XML"): an optional XML declaration, then the <osm> root. Comments may come
+# between; nothing else may — a DOCTYPE would declare entities (a SYSTEM one names another file
+# or a URL, nested ones expand to gigabytes), and XML allows a DOCTYPE only before the root, so
+# the prolog is where to look.
+_OSM_PROLOG = re.compile(rb"^(<\?xml[^>]*\?>)?(\s*<!--(?:(?!--).)*-->)*\s*<osm[\s>]", re.DOTALL)
+_OSM_PBF_HEADER = b"\x0a\x09OSMHeader"  # the first BlobHeader's type field (OSM PBF format)
+
+
+def _check_osm_xml(path: Path) -> None:
+    text = _head(path).lstrip(b"\xef\xbb\xbf \t\r\n")
+    if _OSM_PROLOG.match(text):
+        return
+    if re.search(rb"<!(DOCTYPE|ENTITY)", text[:4096], re.I):
+        raise HostileInput(
+            f"'{path.name}' declares a DOCTYPE (entities can name other files): refused"
+        )
+    raise HostileInput(f"'{path.name}' is not OpenStreetMap XML (no <osm> root): refused")
+
+
+def _check_osm_pbf(path: Path) -> None:
+    head = _head(path, 64)
+    # A PBF starts with the 4-byte length of its first BlobHeader, whose type is OSMHeader.
+    if len(head) < 15 or head[4:15] != _OSM_PBF_HEADER:
+        raise HostileInput(f"'{path.name}' is not an OpenStreetMap PBF file: refused")
+
+
 def _check_gzip(path: Path) -> None:
     if _head(path, 2) != b"\x1f\x8b":
         raise HostileInput(f"'{path.name}' is not a gzip file (wrong magic bytes): refused")
@@ -201,6 +231,8 @@ FORMATS: tuple[InputFormat, ...] = (
     InputFormat("FlatGeobuf", "FlatGeobuf", (".fgb",), _check_fgb),
     InputFormat("EDIGÉO", "EDIGEO", (".thf",), _check_edigeo),
     InputFormat("gzip", None, (".gz",), _check_gzip),
+    InputFormat("OpenStreetMap XML", "OSM", (".osm",), _check_osm_xml),
+    InputFormat("OpenStreetMap PBF", "OSM", (".osm.pbf",), _check_osm_pbf),
 )
 
 

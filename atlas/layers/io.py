@@ -177,8 +177,11 @@ def read_vector(
     crs: str | None = None,
     layer: str | None = None,
     columns: list[str] | None = None,
+    open_options: dict[str, str] | None = None,
 ) -> gpd.GeoDataFrame:
     """Read one vector source with GDAL (pyogrio), its CRS from the file or from ``crs``.
+
+    ``open_options`` are the driver's dataset open options (the OSM driver's CONFIG_FILE).
 
     A CRS given by the caller overrides the file's only when the file has none (a GeoJSON
     without a ``crs`` member only implies lon/lat) or when the file's coordinates cannot be in
@@ -187,7 +190,9 @@ def read_vector(
     """
     check_input(path)  # the bytes must be the format the name promises (no VRT, no GDALG…)
     try:
-        frame = pyogrio.read_dataframe(path, layer=layer, columns=columns, use_arrow=False)
+        frame = pyogrio.read_dataframe(
+            path, layer=layer, columns=columns, use_arrow=False, **(open_options or {})
+        )
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
         raise InvalidInput(f"cannot read '{path.name}': {_gdal_message(exc)}") from exc
     except pyogrio.errors.CRSError as exc:

@@ -12,7 +12,8 @@ from atlas.layers.conform import conform
 
 VECTOR = (
     "communes", "parcels", "activity-sites", "activity-plots", "establishments", "water-pipes",
-    "water-structures", "heritage-monuments", "services", "flood-hazard",
+    "water-structures", "heritage-monuments", "services", "flood-hazard", "roads", "waterways",
+    "water-bodies",
 )  # fmt: skip
 
 

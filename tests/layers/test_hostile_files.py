@@ -100,7 +100,20 @@ def _disguised(directory: Path, content: bytes, suffix: str) -> Path:
     return path
 
 
-DISGUISES = [".geojson", ".json", ".gpkg", ".shp", ".csv", ".fgb", ".thf", ".json.gz"]
+DISGUISES = [
+    ".geojson", ".json", ".gpkg", ".shp", ".csv", ".fgb", ".thf", ".json.gz", ".osm", ".osm.pbf"
+]  # fmt: skip
+
+
+def _osm_doctype(directory: Path, entity: str) -> Path:
+    """OSM XML whose DOCTYPE names another file or a URL as an entity used in a tag."""
+    path = directory / "parcels.osm"
+    path.write_text(
+        f"<?xml version='1.0'?><!DOCTYPE osm [<!ENTITY x SYSTEM '{entity}'>]>"
+        "<osm version='0.6'><node id='1' lat='48.6' lon='2.4'><tag k='name' v='&x;'/></node></osm>",
+        encoding="utf-8",
+    )
+    return path
 
 
 def _gpkg(directory: Path, extra_sql: str) -> Path:
@@ -154,6 +167,10 @@ def _corpus(port: int) -> dict[str, Callable[[Path], Path]]:
             d, b'<?xml version="1.0"?><gml:FeatureCollection/>', s
         )
     corpus["gdalg.geojson"] = lambda d: _disguised(d, gdalg, ".geojson")
+    corpus["osm-doctype-local-file"] = lambda d: _osm_doctype(d, _secret_db(d).as_uri())
+    corpus["osm-doctype-loopback-url"] = lambda d: _osm_doctype(
+        d, f"http://127.0.0.1:{port}/parcels.geojson"
+    )
     corpus["gpkg-view"] = lambda d: _gpkg(d, "CREATE VIEW leak AS SELECT * FROM sqlite_master;")
     corpus["gpkg-trigger"] = lambda d: _gpkg(
         d, "CREATE TRIGGER steal AFTER INSERT ON parcels BEGIN SELECT 1; END;"
@@ -237,6 +254,9 @@ def test_hostile_file_is_refused_in_one_line_and_changes_nothing(name, served, l
         ("vrt-local-file.geojson", HostileInput, "XML"),
         ("vrt-loopback-url.json.gz", HostileInput, "XML"),
         ("gdalg.geojson", HostileInput, "GDALG"),
+        ("vrt-local-file.osm", HostileInput, "not OpenStreetMap XML"),
+        ("gml.osm.pbf", HostileInput, "not an OpenStreetMap PBF"),
+        ("osm-doctype-local-file", HostileInput, "DOCTYPE"),
         ("vrt-local-file.gpkg", HostileInput, "not a GeoPackage"),
         ("vrt-local-file.fgb", HostileInput, "FlatGeobuf"),
         ("gpkg-view", HostileInput, "view"),
