@@ -250,12 +250,19 @@ class BodySettings(BaseSettings):
 
 
 class TileSettings(BaseSettings):
-    """The budget of one vector tile: above it, the smallest features are left out."""
+    """The budget of one vector tile (above it, the smallest features are left out) and the
+    vector tile cache."""
 
     model_config = SettingsConfigDict(env_prefix="ATLAS_TILE_", extra="ignore")
 
     max_features: int = Field(default=10_000, ge=1, description="features in one tile")
     max_bytes: int = Field(default=500_000, ge=10_000, description="encoded size of one tile")
+    cache_bytes: int = Field(
+        default=64 * 1024 * 1024, ge=0, description="vector tiles kept in memory per tier; 0: none"
+    )
+    cache_dir: Path | None = Field(
+        default=None, description="vector tiles kept on disk, shared by the workers of one host"
+    )
 
 
 class Settings(BaseSettings):

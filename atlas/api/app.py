@@ -19,7 +19,7 @@ from atlas.api.html import STATIC_DIR
 from atlas.api.limits import RateLimiter
 from atlas.api.openapi import install_api_docs
 from atlas.api.request_ids import RequestIds
-from atlas.api.routers import collections, extracts, inventory, items, landing, tiles
+from atlas.api.routers import collections, extracts, inventory, items, landing, tiles, tilesets
 from atlas.api.routers.selection import router as selection_router
 from atlas.api.security_headers import SecurityHeaders
 from atlas.audit import open_audit_log
@@ -32,6 +32,8 @@ from atlas.policy.tiles import TileBudget
 from atlas.settings import Settings
 from atlas.stores import open_store
 from atlas.stores.rasters import RasterCatalog
+from atlas.tiles.cache import TileCache
+from atlas.tiles.vector import VectorTiles
 
 log = logging.getLogger("atlas.api")
 
@@ -53,6 +55,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.audit,
             tile_budget=TileBudget(settings.tiles.max_features, settings.tiles.max_bytes),
             paging=Paging.from_settings(settings),
+        )
+        app.state.vector_tiles = VectorTiles(  # keyed by tier and version: no purge needed
+            TileCache(memory_bytes=settings.tiles.cache_bytes, directory=settings.tiles.cache_dir),
+            app.state.policy.tile_budget,
         )
         app.state.keys = open_keyring(settings.store, settings.auth, cached=True)  # in memory
         app.state.limiter = RateLimiter(settings.limits)
@@ -79,6 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(collections.router)
     app.include_router(items.router)
     app.include_router(tiles.router)
+    app.include_router(tilesets.router)  # the tier's multi-layer tileset and styles
     app.include_router(extracts.router)
     app.include_router(selection_router)
     app.include_router(inventory.router)  # staff only; others get the unknown-path 404
