@@ -1,0 +1,191 @@
+"""Map tiles, legends and point values of elevation, slope and flood hazard (``atlas.tiles.raster``).
+
+OGC API – Tiles map tiles (``/collections/{collectionId}/map/tiles/{tileMatrixSetId}/{z}/{x}/{y}``,
+PNG or WebP by ``f`` or ``Accept``) and their TileJSON, a legend per style, and an OGC API – EDR
+position query. Everything is read through the caller's gate; bad input (collection, grid, tile,
+style, format, point) is refused before any data is read.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Query
+from fastapi.responses import JSONResponse, Response
+
+from atlas.api.deps import CurrentGate, base_url, get_settings
+from atlas.api.params import short
+from atlas.api.responses import wgs84_bbox
+from atlas.errors import InvalidInput
+from atlas.query.crs import parse_crs
+from atlas.query.grids import grid
+from atlas.settings import Settings
+from atlas.tiles.legend import legend
+from atlas.tiles.position import parse_point, position
+from atlas.tiles.raster import (
+    MapTileRequest,
+    check_style,
+    etag,
+    map_tile,
+    open_source,
+)
+from atlas.tiles.render import ImageFormat
+
+router = APIRouter(tags=["Map tiles"])
+
+Base = Annotated[str, Depends(base_url)]
+CurrentSettings = Annotated[Settings, Depends(get_settings)]
+StyleParam = Annotated[
+    str | None,
+    Query(
+        description="elevation: hillshade (default) or hypsometric; slope, flood-hazard: classes"
+    ),
+]
+# A URL carrying the version it was built for (TileJSON's tile URLs) names content that never
+# changes: shared caches may keep it for good; an ingest makes TileJSON hand out new URLs.
+IMMUTABLE = "public, max-age=31536000, immutable"
+MAX_ZOOM = 22
+
+
+def image_format(f: str | None, accept: str | None) -> ImageFormat:
+    """``f`` when given (png or webp), else WebP if Accept names it before PNG, else PNG."""
+    if f is not None:
+        try:
+            return ImageFormat(f.lower())
+        except ValueError:
+            raise InvalidInput(f"f: '{short(f)}' is not one of png, webp") from None
+    for entry in (accept or "").split(","):
+        media = entry.split(";")[0].strip().lower()
+        if media == "image/webp":
+            return ImageFormat.WEBP
+        if media == "image/png":
+            return ImageFormat.PNG
+    return ImageFormat.PNG
+
+
+@router.get(
+    "/collections/{collectionId}/map/tiles/{tileMatrixSetId}",
+    operation_id="getCollectionMapTileSet",
+    summary="TileJSON of a collection's map tiles",
+)
+def map_tilejson(  # noqa: PLR0913
+    collectionId: str,  # noqa: N803
+    tileMatrixSetId: str,  # noqa: N803
+    gate: CurrentGate,
+    base: Base,
+    style: StyleParam = None,
+    f: Annotated[str | None, Query(description="tile format: png (default) or webp")] = None,
+) -> dict[str, Any]:
+    """TileJSON 3.0 whose tile URL carries the current version (``v``)."""
+    chosen = check_style(collectionId, style)
+    fmt = image_format(f, None)
+    tms = grid(tileMatrixSetId)
+    source = open_source(gate, collectionId)
+    bounds = _bounds(gate, collectionId)
+    url = f"{base}/collections/{collectionId}/map/tiles/{tms.id}/{{z}}/{{x}}/{{y}}"
+    return {
+        "tilejson": "3.0.0",
+        "name": collectionId,
+        "version": "1.0.0",
+        "scheme": "xyz",
+        "tiles": [f"{url}?v={source.version}&style={chosen}&f={fmt.value}"],
+        "minzoom": 0,
+        "maxzoom": min(MAX_ZOOM, tms.max_zoom),
+        "tileSize": 256,
+        "bounds": wgs84_bbox(bounds) or [-180, -85.05, 180, 85.05],
+        "legend": f"{base}/collections/{collectionId}/legend?style={chosen}",
+    }
+
+
+def _bounds(gate: Any, collection_id: str) -> tuple[float, float, float, float] | None:
+    if collection_id == "flood-hazard":
+        return gate.collection(collection_id).bbox
+    _, meta = gate.raster(collection_id)
+    found = meta.get("bounds")
+    return tuple(found) if isinstance(found, list) and len(found) == 4 else None
+
+
+@router.get(
+    "/collections/{collectionId}/map/tiles/{tileMatrixSetId}/{z}/{x}/{y}",
+    operation_id="getCollectionMapTile",
+    summary="One map tile (PNG or WebP)",
+    response_class=Response,
+    responses={
+        200: {
+            "content": {"image/png": {}, "image/webp": {}},
+            "description": "256 px, transparent where the collection holds no data",
+        },
+        204: {"description": "no data in the tile (off the raster or the zones)"},
+        304: {"description": "If-None-Match names the current ETag"},
+    },
+)
+def get_map_tile(  # noqa: PLR0913
+    collectionId: str,  # noqa: N803
+    tileMatrixSetId: str,  # noqa: N803
+    z: int,
+    x: int,
+    y: int,
+    gate: CurrentGate,
+    style: StyleParam = None,
+    f: Annotated[str | None, Query(description="png or webp (else Accept decides)")] = None,
+    v: Annotated[int | None, Query(description="the version TileJSON put in the URL")] = None,
+    accept: Annotated[str | None, Header()] = None,
+    if_none_match: Annotated[str | None, Header()] = None,
+) -> Response:
+    """A map tile; 204 off the data, 304 when the client holds it already."""
+    chosen = check_style(collectionId, style)
+    fmt = image_format(f, accept)
+    tms = grid(tileMatrixSetId)
+    if z > MAX_ZOOM:
+        raise InvalidInput(f"z: map tiles go up to zoom {MAX_ZOOM}")
+    request = MapTileRequest(collectionId, tms, tms.check(z, x, y), chosen, fmt)
+    source = open_source(gate, collectionId)
+    tag = etag(gate, source, request)
+    headers = {"ETag": tag, "Vary": "Accept"}
+    if v is not None and v == source.version:
+        headers["Cache-Control"] = IMMUTABLE
+    if if_none_match and tag in (t.strip() for t in if_none_match.split(",")):
+        return Response(status_code=304, headers=headers)
+    data = map_tile(gate, source, request)
+    if data is None:
+        return Response(status_code=204, headers=headers)
+    return Response(content=data, media_type=fmt.media_type, headers=headers)
+
+
+@router.get(
+    "/collections/{collectionId}/legend",
+    operation_id="getCollectionLegend",
+    summary="Legend of a collection's map tiles",
+)
+def get_legend(
+    collectionId: str,  # noqa: N803
+    gate: CurrentGate,
+    style: StyleParam = None,
+) -> dict[str, Any]:
+    """Classes (or light and ramp), colours and labels in French and English."""
+    check_style(collectionId, style)
+    open_source(gate, collectionId)  # a collection the caller may not see is unknown
+    return legend(collectionId, style)
+
+
+@router.get(
+    "/collections/{collectionId}/position",
+    operation_id="getCollectionPosition",
+    summary="The value at a point (OGC API – EDR position)",
+    response_class=JSONResponse,
+    responses={200: {"content": {"application/geo+json": {}}}},
+)
+def get_position(
+    collectionId: str,  # noqa: N803
+    gate: CurrentGate,
+    settings: CurrentSettings,
+    coords: Annotated[str, Query(description="WKT POINT(lon lat) in CRS84, or in crs")],
+    crs: Annotated[
+        str | None, Query(description="CRS of coords: CRS84 (default) or EPSG:2154")
+    ] = None,
+) -> JSONResponse:
+    """A GeoJSON Feature: elevation (m), slope (% and class) or flood-hazard class and labels."""
+    check_style(collectionId, None)  # a collection without values: 404 before the point's 400
+    point = parse_point(coords, parse_crs(crs), settings.territory.bbox)
+    feature = position(gate, collectionId, point)
+    return JSONResponse(feature, media_type="application/geo+json")
