@@ -19,6 +19,7 @@ from atlas.auth.cli import keys_app
 from atlas.errors import AtlasError, ValidationFailed
 from atlas.inventory.cli import inventory_app
 from atlas.settings import Settings
+from atlas.tiles.cli import tiles_app
 
 app = typer.Typer(
     name="atlas",
@@ -30,6 +31,7 @@ app = typer.Typer(
 app.add_typer(keys_app)
 app.add_typer(audit_app)
 app.add_typer(inventory_app)
+app.add_typer(tiles_app)
 
 
 def _settings() -> Settings:
