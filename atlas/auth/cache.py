@@ -20,10 +20,7 @@ Expiry is checked against the clock on every request. Unknown key ids are answer
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import os
-import select
 import sqlite3
 import threading
 from collections.abc import Hashable
@@ -31,24 +28,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-import psycopg
-from psycopg import sql
+# The listener lives with the stores, which watch their versions the same way.
+from atlas.stores.notifications import PostgresNotifications, channel_name
 
 if TYPE_CHECKING:
     from atlas.auth.keys import KeyBackend, KeyRecord
 
 log = logging.getLogger(__name__)
 
-HEARTBEAT_S = 10.0  # a listening connection idle this long is checked with SELECT 1
-_RETRY_S = (0.5, 30.0)  # first and longest wait before listening again
+__all__ = ["Freshness", "KeyCache", "PostgresNotifications", "SqliteDataVersion", "notify_channel"]
 
 
 def notify_channel(schema: str) -> str:
     """The PostgreSQL channel on which changes to ``<schema>.api_keys`` are announced."""
-    channel = f"atlas_keys:{schema}"
-    if len(channel) > 63:  # channel names are identifiers: at most 63 bytes
-        channel = "atlas_keys:" + hashlib.sha256(schema.encode()).hexdigest()[:40]
-    return channel
+    return channel_name("atlas_keys", schema)
 
 
 class Freshness(Protocol):
@@ -97,93 +90,6 @@ class SqliteDataVersion:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
-
-
-class PostgresNotifications:
-    """A thread LISTENing on the keys' channel; its count of notifications is the generation."""
-
-    def __init__(self, url: str, channel: str, *, heartbeat_s: float = HEARTBEAT_S) -> None:
-        self._url = url
-        self._channel = channel
-        self._heartbeat_s = heartbeat_s
-        # (listening, count) replaced whole: a request reads it without taking a lock.
-        self._state: tuple[bool, int] = (False, 0)
-        self.backend_pid: int | None = None  # of the listening connection, for the logs
-        self._state_lock = threading.Lock()
-        self._stop = threading.Event()
-        self._wake_read, self._wake_write = os.pipe()  # close() wakes the thread from select
-        self._thread = threading.Thread(target=self._run, name="atlas-keys-listener", daemon=True)
-        self._thread.start()
-
-    def generation(self) -> int | None:
-        """The count of notifications (and reconnections), or None while not listening."""
-        listening, count = self._state
-        return count if listening else None
-
-    def close(self) -> None:
-        """Stop listening and wait for the thread."""
-        self._stop.set()
-        os.write(self._wake_write, b"x")
-        self._thread.join(timeout=10)
-        os.close(self._wake_read)
-        os.close(self._wake_write)
-
-    def _changed(self, *, listening: bool | None = None) -> None:
-        with self._state_lock:
-            was_listening, count = self._state
-            self._state = (was_listening if listening is None else listening, count + 1)
-
-    def _run(self) -> None:
-        delay = _RETRY_S[0]
-        while not self._stop.is_set():
-            try:
-                self._listen()
-                delay = _RETRY_S[0]
-            except (psycopg.Error, OSError) as exc:
-                reason = " ".join(str(exc).split())[:200]
-                log.warning(
-                    "API key notifications lost (%s): keys are read from the key store on every"
-                    " request until they resume",
-                    reason,
-                )
-            finally:
-                self._changed(listening=False)
-            self._stop.wait(delay)
-            delay = min(delay * 2, _RETRY_S[1])
-
-    def _listen(self) -> None:
-        """LISTEN, then count notifications until stopped; raises when the connection fails."""
-        with psycopg.connect(
-            self._url,
-            autocommit=True,
-            connect_timeout=10,
-            application_name="atlas-keys-listener",
-            # A peer gone silent (no FIN) is noticed within seconds, not after TCP's minutes.
-            keepalives=1,
-            keepalives_idle=10,
-            keepalives_interval=5,
-            keepalives_count=3,
-            tcp_user_timeout=15_000,
-            options="-c statement_timeout=5000",
-        ) as conn:
-            conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self._channel)))
-            conn.add_notify_handler(lambda _: self._changed())  # those arriving during SELECT 1
-            self.backend_pid = conn.info.backend_pid
-            log.info("API key changes: listening on %s (pid %d)", self._channel, self.backend_pid)
-            # Listening from now on; whatever changed before is reloaded (the count moves).
-            self._changed(listening=True)
-            while not self._stop.is_set():
-                ready, _, _ = select.select(
-                    [conn.fileno(), self._wake_read], [], [], self._heartbeat_s
-                )
-                if self._wake_read in ready:
-                    return
-                if not ready:
-                    conn.execute("SELECT 1")  # a dead connection raises here
-                    continue
-                conn.pgconn.consume_input()  # raises when the server has gone
-                while conn.pgconn.notifies() is not None:
-                    self._changed()
 
 
 @dataclass(frozen=True, slots=True)

@@ -410,7 +410,7 @@ def open_keyring(store: StoreSettings, auth: AuthSettings, *, cached: bool = Fal
         )
         if not cached:
             return KeyRing(backend)
-        freshness = PostgresNotifications(url, notify_channel(auth.db_schema))
+        freshness = PostgresNotifications(url, notify_channel(auth.db_schema), what="API key")
     else:
         backend = sqlite_keys(store.data_dir)
         if not cached:

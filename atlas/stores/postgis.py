@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import select
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -61,6 +62,7 @@ from atlas.stores.base import (
 )
 from atlas.stores.frames import WKB_COLUMN, features_frame, frame_select
 from atlas.stores.mvt import MvtDialect, mvt_sql
+from atlas.stores.notifications import PostgresNotifications, channel_name
 from atlas.stores.sql import quote, version_table
 from atlas.stores.where import Where, WhereBuilder, order_by, python_value
 from atlas.types import STORAGE_EPSG, TileXYZ
@@ -105,13 +107,13 @@ def create_pg_engine(
     """A psycopg 3 engine: every statement under the timeout, dead connections replaced.
 
     Shared by the store, the API keys and the audit log, so that all three behave alike when
-    the server restarts (``pool_pre_ping`` picks it up again on the next checkout).
+    the server restarts: a pooled connection the server closed is replaced at checkout
+    (:func:`_closed_by_server`), without the round trip ``pool_pre_ping`` costs every checkout.
     """
-    return sa.create_engine(
+    engine = sa.create_engine(
         engine_url(url),
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=True,
         pool_recycle=1800,
         connect_args={
             "options": f"-c statement_timeout={int(statement_timeout_ms)}",
@@ -119,6 +121,24 @@ def create_pg_engine(
             "application_name": name,
         },
     )
+    sa.event.listen(engine, "checkout", _closed_by_server)
+    return engine
+
+
+def _closed_by_server(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """Refuse a pooled connection whose server side has gone; the pool then opens a new one.
+
+    An idle connection receives nothing unless the server ends it (a restart, an idle timeout,
+    ``pg_terminate_backend``: a FATAL message, then end of file), so a socket with bytes waiting
+    is a dead connection: one ``select`` on the socket, no statement. A peer that vanished
+    without a word is not seen here; its first statement fails with a 503 "retry later".
+    """
+    try:
+        waiting, _, _ = select.select([dbapi_connection.fileno()], [], [], 0)
+    except (OSError, ValueError) as exc:  # closed already
+        raise sa.exc.DisconnectionError("connection closed") from exc
+    if waiting:
+        raise sa.exc.DisconnectionError("the server closed this pooled connection")
 
 
 def _sql_type(spec: FieldSpec) -> sa.types.TypeEngine:
@@ -197,11 +217,18 @@ class PostgisStore:
         self._engine = create_pg_engine(
             url, pool_size=pool_size, statement_timeout_ms=statement_timeout_ms, name="atlas"
         )
+        # Reads in autocommit: one round trip per statement, no BEGIN and ROLLBACK around it.
+        self._reader = self._engine.execution_options(isolation_level="AUTOCOMMIT")
         self._metadata = sa.MetaData()
         self._versions = catalog_table(self._metadata, schema)
         self._ready = False
         self._ready_lock = threading.Lock()
         self._lower = _LOWER_DEFAULT
+        # The versions catalog in memory, labelled with the switches seen when it was read.
+        self._channel = channel_name("atlas_versions", schema)
+        self._watch: PostgresNotifications | None = None  # started on the first catalog read
+        self._rows_cache: tuple[tuple[int, int], list[sa.Row[Any]]] | None = None
+        self._local_switches = 0
 
     def __repr__(self) -> str:
         return f"PostgisStore(schema={self.schema!r})"  # never the URL: it holds the password
@@ -347,6 +374,7 @@ class PostgisStore:
                 conn.commit()
         finally:
             conn.close()  # without the commit above, the whole batch rolls back
+            self._local_switches += 1  # this process's own switch, seen before its NOTIFY is
         if staging.staged:
             checkpoint("after-switch")
 
@@ -381,7 +409,11 @@ class PostgisStore:
         return int(pool.checkedout()) if isinstance(pool, sa.pool.QueuePool) else 0
 
     def close(self) -> None:
-        """Release every pooled connection."""
+        """Release every pooled connection and stop watching the catalog."""
+        with self._ready_lock:
+            watch, self._watch = self._watch, None
+        if watch is not None:
+            watch.close()
         self._engine.dispose()
 
     def drop_schema(self) -> None:
@@ -390,6 +422,7 @@ class PostgisStore:
             conn.execute(sa.text(f"DROP SCHEMA IF EXISTS {quote(self.schema)} CASCADE"))
             conn.execute(sa.text(f"DROP SCHEMA IF EXISTS {quote(self.data_schema)} CASCADE"))
         self._ready = False
+        self._rows_cache = None
 
     # -- internals: catalog --------------------------------------------------------------
 
@@ -425,12 +458,33 @@ class PostgisStore:
         return f"{quote(self.schema)}.{quote(collection_id)}"
 
     def _current_rows(self, collection_id: str | None = None) -> list[sa.Row[Any]]:
+        rows = self._served_rows()
+        return [r for r in rows if collection_id is None or r.collection_id == collection_id]
+
+    def _served_rows(self) -> list[sa.Row[Any]]:
+        """The catalog rows of every current version: from memory while no version switched
+        since they were read (the listener counts switches; while it is down, from the database)."""
+        generation = self._generation()
+        cached = self._rows_cache
+        if generation is not None and cached is not None and cached[0] == generation:
+            return cached[1]
         table = self._versions
-        stmt = sa.select(table).where(table.c.is_current)
-        if collection_id is not None:
-            stmt = stmt.where(table.c.collection_id == collection_id)
         with self._connection() as conn:
-            return list(conn.execute(stmt))
+            rows = list(conn.execute(sa.select(table).where(table.c.is_current)))
+        if generation is not None:
+            self._rows_cache = (generation, rows)
+        return rows
+
+    def _generation(self) -> tuple[int, int] | None:
+        """Switches seen (NOTIFY from any process, and this process's own), or None when they
+        cannot be seen now."""
+        with self._ready_lock:
+            if self._watch is None:
+                self._watch = PostgresNotifications(
+                    self.url, self._channel, what="collection version"
+                )
+        remote = self._watch.generation()
+        return None if remote is None else (remote, self._local_switches)
 
     def _next_version(self, conn: sa.Connection, collection_id: str) -> int:
         table = self._versions
@@ -459,6 +513,8 @@ class PostgisStore:
             .values(is_current=False)
         )
         conn.execute(sa.insert(table).values(**values, is_current=True))
+        # Delivered at commit to every process's listener (its catalog cache is then stale).
+        conn.execute(sa.select(sa.func.pg_notify(self._channel, collection_id)))
         view = self._view(collection_id)
         # DROP + CREATE rather than CREATE OR REPLACE: a new version may change the columns.
         conn.execute(sa.text(f"DROP VIEW IF EXISTS {view}"))
@@ -512,7 +568,7 @@ class PostgisStore:
     @contextmanager
     def _connection(self) -> Iterator[sa.Connection]:
         self._ensure_ready()
-        with _translated("read"), self._engine.connect() as conn, _interruptible(conn):
+        with _translated("read"), self._reader.connect() as conn, _interruptible(conn):
             yield conn
 
     @contextmanager
@@ -522,7 +578,7 @@ class PostgisStore:
         try:
             with (
                 _translated("query", client_values=True),
-                self._engine.connect() as conn,
+                self._reader.connect() as conn,
                 _interruptible(conn),
             ):
                 yield conn
