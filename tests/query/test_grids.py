@@ -18,7 +18,9 @@ def test_web_mercator_is_morecantile_s():
     mercator = grid(WEB_MERCATOR)
     for z, x, y in [(0, 0, 0), (12, 2075, 1411), (16, 33200, 22580)]:
         b = reference.xy_bounds(x, y, z)
-        assert mercator.bounds(TileXYZ(z, x, y)) == pytest.approx((b.left, b.bottom, b.right, b.top))
+        assert mercator.bounds(TileXYZ(z, x, y)) == pytest.approx(
+            (b.left, b.bottom, b.right, b.top)
+        )
     assert mercator.column == "geom_3857" and mercator.epsg == 3857
 
 

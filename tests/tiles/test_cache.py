@@ -66,7 +66,10 @@ def test_the_disk_is_shared_by_two_caches_with_whole_files(tmp_path):
     assert reader.get(_key()) == tile  # counts too: 12 kept, 8 dropped
     assert reader.get(_key("internal")) is None
     path = writer.path(_key())
-    assert path is not None and path.relative_to(tmp_path).parts[:2] == ("public", "WebMercatorQuad")
+    assert path is not None and path.relative_to(tmp_path).parts[:2] == (
+        "public",
+        "WebMercatorQuad",
+    )
     assert not list(tmp_path.rglob(".tmp-*"))  # written aside, then renamed
 
     # Writers racing on one key: a reader only ever sees one of the whole tiles.
