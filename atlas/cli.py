@@ -20,6 +20,7 @@ from atlas.errors import AtlasError, ValidationFailed
 from atlas.inventory.cli import inventory_app
 from atlas.settings import Settings
 from atlas.tiles.cli import tiles_app
+from atlas.tiles.export_cli import export_app
 
 app = typer.Typer(
     name="atlas",
@@ -32,6 +33,7 @@ app.add_typer(keys_app)
 app.add_typer(audit_app)
 app.add_typer(inventory_app)
 app.add_typer(tiles_app)
+app.add_typer(export_app)
 
 
 def _settings() -> Settings:

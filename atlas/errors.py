@@ -105,6 +105,22 @@ class EmptyCollection(NotFound):
         super().__init__(f"collection '{collection_id}' has no data yet")
 
 
+class RangeNotSatisfiable(AtlasError):
+    """A byte range the resource cannot serve (RFC 9110, 15.5.17): past its end, or several."""
+
+    status = 416
+    code = "RangeNotSatisfiable"
+
+    def __init__(self, description: str, *, size: int) -> None:
+        super().__init__(description)
+        self.size = size
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """The resource's size, as RFC 9110 asks of a 416 (``Content-Range: bytes */size``)."""
+        return {"Content-Range": f"bytes */{self.size}"}
+
+
 class StoreUnavailable(AtlasError):
     """The store cannot be reached; retry later."""
 

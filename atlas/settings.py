@@ -265,6 +265,16 @@ class TileSettings(BaseSettings):
     )
 
 
+class PmtilesSettings(BaseSettings):
+    """Where the API finds the PMTiles archives it serves (``atlas export pmtiles`` writes them)."""
+
+    model_config = SettingsConfigDict(env_prefix="ATLAS_PMTILES_", extra="ignore")
+
+    dir: Path | None = Field(
+        default=None, description="directory of the served .pmtiles archives; unset: none served"
+    )
+
+
 class Settings(BaseSettings):
     """All settings of one Atlas deployment."""
 
@@ -280,4 +290,5 @@ class Settings(BaseSettings):
     extracts: ExtractSettings = Field(default_factory=ExtractSettings)
     bodies: BodySettings = Field(default_factory=BodySettings)
     tiles: TileSettings = Field(default_factory=TileSettings)
+    pmtiles: PmtilesSettings = Field(default_factory=PmtilesSettings)
     territory: TerritorySettings = Field(default_factory=TerritorySettings)

@@ -21,6 +21,7 @@ from atlas.api.openapi import install_api_docs
 from atlas.api.request_ids import RequestIds
 from atlas.api.routers import collections, extracts, inventory, items, landing, tiles, tilesets
 from atlas.api.routers.map_tiles import router as map_tiles_router
+from atlas.api.routers.pmtiles import router as pmtiles_router
 from atlas.api.routers.selection import router as selection_router
 from atlas.api.security_headers import SecurityHeaders
 from atlas.audit import open_audit_log
@@ -88,6 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(tiles.router)
     app.include_router(tilesets.router)  # the tier's multi-layer tileset and styles
     app.include_router(map_tiles_router)  # raster map tiles, legends, point values
+    app.include_router(pmtiles_router)  # the exported PMTiles archives, with byte ranges
     app.include_router(extracts.router)
     app.include_router(selection_router)
     app.include_router(inventory.router)  # staff only; others get the unknown-path 404

@@ -55,7 +55,11 @@ CRS_URIS = [
     "http://www.opengis.net/def/crs/EPSG/0/3857",
     "EPSG:9999",
 ]
-KNOWN_PATH_PARAMETERS = {"collectionId", "featureId", "tileMatrixSetId", "z", "x", "y", "jobId"}
+KNOWN_PATH_PARAMETERS = {
+    "collectionId", "featureId", "tileMatrixSetId", "z", "x", "y", "jobId", "archive"
+}  # fmt: skip
+# A PMTiles archive name (/pmtiles/{archive}); the served demo exports none, so a 404.
+ARCHIVE = "atlas-public-20261206-000000000000.pmtiles"
 # The site-selection criteria (/site-selection): valid, out-of-range and unknown values.
 SELECTION_VALUES: dict[str, list[str]] = {
     "min_area_ha": ["0", "1", "5.5", "-1", "x"],
@@ -189,6 +193,7 @@ def requests(draw, endpoints, ids_by_collection, job_ids=("0" * 32,)) -> tuple[s
         "x": str(tile.x),
         "y": str(tile.y),
         "jobId": draw(st.sampled_from(list(job_ids))),
+        "archive": draw(st.sampled_from([ARCHIVE, "..%2Fkeys.sqlite", "x.pmtiles"])),
     }
     url = re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], path)
     params = {}
@@ -391,6 +396,7 @@ def test_every_endpoint_and_collection(served, tier: Tier) -> None:
     tile = morecantile.tms.get("WebMercatorQuad").tile(2.44, 48.63, 12)
     values = {"tileMatrixSetId": "WebMercatorQuad", "z": "12", "x": str(tile.x), "y": str(tile.y)}
     values["jobId"] = _job_ids(served, tier)[1]  # another tier's extract job: a 404
+    values["archive"] = ARCHIVE
     seen_ok = 0
     for path, query_names in endpoints:
         # The same again as HTML pages where the endpoint has them.

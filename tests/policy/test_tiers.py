@@ -44,6 +44,7 @@ def test_collections_per_tier(served) -> None:
     assert not {"water-pipes", "water-structures"} & (listed[Tier.PUBLIC] | listed[Tier.B2B])
     assert {"water-pipes", "water-structures", "parcels"} <= listed[Tier.INTERNAL]
     public = {"elevation", "slope", "heritage-monuments", "services", "communes"}
+    public |= {"roads", "waterways", "water-bodies"}  # the base map (OpenStreetMap)
     assert public <= listed[Tier.PUBLIC]
 
 
