@@ -154,3 +154,18 @@ def test_same_data_same_bytes_and_name(served, tmp_path) -> None:
     second = export_pmtiles(_gate(served), tmp_path / "b", max_zoom=8).path
     assert first.name == second.name and first.read_bytes() == second.read_bytes()
     assert [p.name for p in first.parent.iterdir()] == [first.name]  # no partial file left
+
+
+def test_the_cli_exports_the_public_tier_and_refuses_others(demo_embedded, tmp_path) -> None:
+    from tests.test_cli import run_atlas
+
+    data_dir = demo_embedded.settings.store.data_dir
+    refused = run_atlas("export", "pmtiles", "--tier", "b2b", str(tmp_path), data_dir=data_dir)
+    assert refused.returncode == 2 and refused.stdout == ""
+    assert refused.stderr.strip().count("\n") == 0 and "public tier only" in refused.stderr
+    done = run_atlas(
+        "export", "pmtiles", "--max-zoom", "6", "--quiet", str(tmp_path), data_dir=data_dir
+    )
+    assert done.returncode == 0, done.stderr
+    (archive,) = tmp_path.glob("atlas-public-*.pmtiles")
+    assert done.stdout.startswith(f"wrote {archive.name}: ") and "z0-6" in done.stdout
