@@ -35,6 +35,7 @@ from atlas.settings import Settings
 from atlas.stores import open_store
 from atlas.stores.rasters import RasterCatalog
 from atlas.tiles.cache import TileCache
+from atlas.tiles.raster import MapTiles
 from atlas.tiles.vector import VectorTiles
 
 log = logging.getLogger("atlas.api")
@@ -61,6 +62,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.vector_tiles = VectorTiles(  # keyed by tier and version: no purge needed
             TileCache(memory_bytes=settings.tiles.cache_bytes, directory=settings.tiles.cache_dir),
             app.state.policy.tile_budget,
+        )
+        # Map tiles in a cache of their own (same bounds and directory; keys never collide).
+        app.state.map_tiles = MapTiles(
+            TileCache(memory_bytes=settings.tiles.cache_bytes, directory=settings.tiles.cache_dir)
         )
         app.state.keys = open_keyring(settings.store, settings.auth, cached=True)  # in memory
         app.state.limiter = RateLimiter(settings.limits)

@@ -11,13 +11,13 @@
 Every read goes through the caller's gate: a raster through the reader it binds to the current
 version (``Gate.raster_reader``), the zones through the tier's view. A tile off the data is
 ``None`` (the API answers 204 No Content); a tile that touches data is 256 px, transparent where
-there is none. The ETag is a hash of (tier, collection, version, grid, z/x/y, style, format):
-an ingest changes the version, hence the ETag, with no purge.
+there is none. Tiles are cached and tagged like vector tiles (``atlas.tiles.cache``: keyed by
+tier, collection, version, grid, z/x/y, with the style and format): an ingest changes the
+version, hence the key and the ETag, with no purge.
 """
 
 from __future__ import annotations
 
-import hashlib
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -33,7 +33,9 @@ from atlas.policy.rasters import RasterReader
 from atlas.query.crs import transform_geometry, transformer
 from atlas.query.features import FeatureQuery
 from atlas.query.grids import TileGrid
+from atlas.stores.base import MvtTile
 from atlas.tiles import render
+from atlas.tiles.cache import TileCache, TileKey
 from atlas.tiles.colormaps import FLOOD_CLASSES, SLOPE_CLASSES
 from atlas.tiles.render import ImageFormat
 from atlas.types import STORAGE_CRS, STORAGE_EPSG, TileXYZ
@@ -93,18 +95,45 @@ def open_source(gate: Gate, collection_id: str) -> MapSource:
     return MapSource(collection_id, reader.version, reader)
 
 
-def etag(gate: Gate, source: MapSource, request: MapTileRequest) -> str:
-    """A strong ETag of the tile's representation: it changes with the version, never otherwise.
-
-    Keyed like the vector tile cache (tier, collection, version, grid, z/x/y) with the style
-    and format; the tier is in it so that one tier's validator never matches another's tile.
-    """
+def tile_key(gate: Gate, source: MapSource, request: MapTileRequest) -> TileKey:
+    """The vector tiles' cache key, the style and format in place of the properties (``map:``
+    cannot start a field name, so a map tile and a vector tile never share a key)."""
     t = request.tile
-    key = (
-        f"map|{gate.tier.value}|{source.collection_id}@{source.version}|{request.grid.id}"
-        f"|{t.z}/{t.x}/{t.y}|{request.style}|{request.image_format.value}"
+    return TileKey(
+        tier=gate.tier.value,
+        collection_id=source.collection_id,
+        version=source.version,
+        grid=request.grid.id,
+        z=t.z,
+        x=t.x,
+        y=t.y,
+        properties=(f"map:{request.style}", request.image_format.value),
+        layers=1,
     )
-    return '"' + hashlib.sha256(key.encode()).hexdigest()[:32] + '"'
+
+
+def etag(key: TileKey) -> str:
+    """A strong ETag of the tile's representation: it changes with the version, never otherwise
+    (the tier is in the key: one tier's validator never matches another's tile)."""
+    return '"' + key.digest[:32] + '"'
+
+
+class MapTiles:
+    """Serves map tiles through the caller's gate and a :class:`TileCache` (None: no cache)."""
+
+    def __init__(self, cache: TileCache | None) -> None:
+        self.cache = cache
+
+    def tile(self, gate: Gate, source: MapSource, request: MapTileRequest) -> bytes | None:
+        """The encoded tile, from the cache when it holds it; None when no data falls in it."""
+        key = tile_key(gate, source, request)
+        hit = self.cache.get(key) if self.cache is not None else None
+        if hit is not None:
+            return hit.data or None
+        data = map_tile(gate, source, request)
+        if self.cache is not None:  # an empty tile is cached too: the 204 costs no read
+            self.cache.put(key, MvtTile(data or b"", 0, 0))
+        return data
 
 
 def map_tile(gate: Gate, source: MapSource, request: MapTileRequest) -> bytes | None:

@@ -238,3 +238,18 @@ def test_a_raster_a_tier_may_not_see_is_an_unknown_collection(served, elevation_
         )
         assert served.get(Tier.B2B, path.format(cid="elevation")).status_code == 404
     assert served.get(Tier.INTERNAL, MAP.format(cid="elevation")).status_code == 200
+
+
+def test_map_tiles_are_cached_per_tier(served):
+    cache = served.client.app.state.map_tiles.cache
+    tile = TMS.tile(*TMS.ul(_centre_tile(served, "slope", 13)), 16)  # asked by no other test
+    used = {tier: cache.memory_used(tier.value) for tier in Tier}
+    first = served.get(Tier.PUBLIC, _tile_url("slope", tile))
+    assert first.status_code == 200
+    assert cache.memory_used("public") >= used[Tier.PUBLIC] + len(first.content)
+    assert cache.memory_used("b2b") == used[Tier.B2B]  # one tier's tile is never another's
+    again = served.get(Tier.PUBLIC, _tile_url("slope", tile))
+    assert again.content == first.content and again.headers["etag"] == first.headers["etag"]
+    staff = served.get(Tier.INTERNAL, _tile_url("slope", tile))
+    assert staff.content == first.content and staff.headers["etag"] != first.headers["etag"]
+    assert cache.memory_used("internal") > used[Tier.INTERNAL]

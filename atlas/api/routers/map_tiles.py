@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from atlas.api.deps import CurrentGate, base_url, get_settings
@@ -24,10 +24,11 @@ from atlas.tiles.legend import legend
 from atlas.tiles.position import parse_point, position
 from atlas.tiles.raster import (
     MapTileRequest,
+    MapTiles,
     check_style,
     etag,
-    map_tile,
     open_source,
+    tile_key,
 )
 from atlas.tiles.render import ImageFormat
 
@@ -126,6 +127,7 @@ def get_map_tile(  # noqa: PLR0913
     x: int,
     y: int,
     gate: CurrentGate,
+    http: Request,
     style: StyleParam = None,
     f: Annotated[str | None, Query(description="png or webp (else Accept decides)")] = None,
     v: Annotated[int | None, Query(description="the version TileJSON put in the URL")] = None,
@@ -140,13 +142,14 @@ def get_map_tile(  # noqa: PLR0913
         raise InvalidInput(f"z: map tiles go up to zoom {MAX_ZOOM}")
     request = MapTileRequest(collectionId, tms, tms.check(z, x, y), chosen, fmt)
     source = open_source(gate, collectionId)
-    tag = etag(gate, source, request)
+    tiles: MapTiles = http.app.state.map_tiles
+    tag = etag(tile_key(gate, source, request))
     headers = {"ETag": tag, "Vary": "Accept"}
     if v is not None and v == source.version:
         headers["Cache-Control"] = IMMUTABLE
     if if_none_match and tag in (t.strip() for t in if_none_match.split(",")):
         return Response(status_code=304, headers=headers)
-    data = map_tile(gate, source, request)
+    data = tiles.tile(gate, source, request)
     if data is None:
         return Response(status_code=204, headers=headers)
     return Response(content=data, media_type=fmt.media_type, headers=headers)
