@@ -41,6 +41,7 @@ def _urls(served) -> list[str]:
         "x": str(tile.x),
         "y": str(tile.y),
         "jobId": "0" * 32,
+        "styleId": "atlas",
     }
     urls = []
     for route in _get_routes(served.client.app.routes):
