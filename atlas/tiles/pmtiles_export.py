@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gzip
+import math
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -162,10 +163,11 @@ def _header(layers: list[TilesetLayer], min_zoom: int, max_zoom: int) -> dict:
         "tile_compression": Compression.GZIP,
         "min_zoom": min_zoom,
         "max_zoom": max_zoom,
-        "min_lon_e7": int(west * 1e7),
-        "min_lat_e7": int(south * 1e7),
-        "max_lon_e7": int(east * 1e7),
-        "max_lat_e7": int(north * 1e7),
+        # Outward to the next 1e-7 degree: the header's box holds every feature.
+        "min_lon_e7": math.floor(west * 1e7),
+        "min_lat_e7": math.floor(south * 1e7),
+        "max_lon_e7": math.ceil(east * 1e7),
+        "max_lat_e7": math.ceil(north * 1e7),
         "center_zoom": min(max(min_zoom, 11), max_zoom),
         "center_lon_e7": int((west + east) / 2 * 1e7),
         "center_lat_e7": int((south + north) / 2 * 1e7),
