@@ -181,14 +181,17 @@ def test_position_answers_the_raster_value(served):
         ("coords=POINT(nan 48.6)", 400, "finite"),
         ("coords=POINT(-60 10)", 400, "territory"),
         ("coords=POINT(2.4 48.6)&crs=EPSG:9999", 400, "crs"),
-        ("coords=POINT(-1.5 47.2)", 404, "off the raster"),  # Nantes: in France, not here
         ("", 400, "coords"),
     ],
 )
-def test_bad_positions(served, query, status, words):
-    response = served.get(Tier.PUBLIC, f"/collections/slope/position?{query}")
-    assert response.status_code == status, response.text
-    assert words in response.json()["description"]
+def test_bad_positions_are_refused_without_reading(tripped, query, status, words):
+    _refused(*tripped, f"/collections/slope/position?{query}", status, words)
+
+
+def test_a_point_off_the_raster_is_a_404(served):
+    response = served.get(Tier.PUBLIC, "/collections/slope/position?coords=POINT(-1.5 47.2)")
+    assert response.status_code == 404  # Nantes: in France, not in the demo's raster
+    assert "off the raster" in response.json()["description"]
 
 
 @pytest.mark.parametrize(
@@ -207,10 +210,52 @@ def test_bad_positions(served, query, status, words):
         ("/collections/water-pipes/legend", 404, "not found"),
     ],
 )
-def test_bad_tile_requests(served, path, status, words):
-    response = served.get(Tier.INTERNAL, path)
-    assert response.status_code == status, response.text
+def test_bad_tile_requests_are_refused_without_reading(tripped, path, status, words):
+    _refused(*tripped, path, status, words)
+
+
+class Tripwire:
+    """Stands for the store and the raster catalog: any use is recorded and fails."""
+
+    def __init__(self) -> None:
+        self.touched: list[str] = []
+
+    def __getattr__(self, name: str):
+        self.touched.append(name)
+        raise RuntimeError(f"the data was read: {name}")
+
+
+@pytest.fixture(scope="module")
+def tripped(served):
+    """An app of its own over the served demo whose store and rasters are tripwires once started."""
+    from fastapi.testclient import TestClient
+
+    from atlas.api.app import create_app
+
+    app = create_app(served.settings)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        policy = app.state.policy
+        real, tripwire = (policy.store, policy.rasters), Tripwire()
+        policy.store = policy.rasters = tripwire
+        try:
+            yield client, served.headers[Tier.INTERNAL], tripwire
+        finally:
+            policy.store, policy.rasters = real  # the lifespan closes the real store
+
+
+def _refused(client, headers, tripwire, path: str, status: int, words: str) -> None:
+    response = client.get(path, headers=headers)
+    assert response.status_code == status, response.text[:300]
+    assert set(response.json()) >= {"code", "description"}
     assert words in response.json()["description"]
+    assert tripwire.touched == []
+
+
+def test_the_tripwire_trips_on_a_good_request(tripped):
+    client, headers, tripwire = tripped
+    response = client.get(f"{MAP.format(cid='slope')}/12/2075/1411", headers=headers)
+    assert response.status_code == 500 and tripwire.touched  # the fixture is not vacuous
+    tripwire.touched.clear()
 
 
 @pytest.fixture
