@@ -93,6 +93,9 @@ KNOWN_QUERY_PARAMETERS = {
     "lang",  # HTML pages
     "datetime",
     "mode",  # /inventory/export (staff only)
+    "style",  # map tiles and legends
+    "coords",  # /position (OGC API – EDR)
+    "v",  # versioned tile URLs
 }
 
 
@@ -171,6 +174,11 @@ def _query_value(name: str) -> st.SearchStrategy[str]:
         "lang": st.sampled_from(["fr", "en", "de"]),
         "datetime": st.sampled_from(["2024-01-01", "../.."]),
         "mode": st.sampled_from(["publication", "internal", "x"]),
+        "style": st.sampled_from(["hillshade", "hypsometric", "classes", "nope"]),
+        "coords": st.sampled_from(
+            ["POINT(2.43 48.63)", "POINT(2.2 48.5)", "POINT(-60 10)", "POINT(1", "POINT EMPTY"]
+        ),
+        "v": st.sampled_from(["1", "2", "999", "x"]),
     }
     return strategies[name]
 
