@@ -23,6 +23,7 @@ def served_archive(demo_embedded, tmp_path_factory) -> Iterator[tuple[TestClient
     settings = demo_embedded.app_settings()
     settings.pmtiles.dir = directory
     (directory.parent / "secret.pmtiles").write_bytes(b"outside the directory")
+    (directory / "link.pmtiles").symlink_to(directory.parent / "secret.pmtiles")
     with TestClient(create_app(settings)) as client:
         policy = client.app.state.policy
         gate = policy.gate(Principal(tier=Tier.PUBLIC), uuid.uuid4().hex)
@@ -72,7 +73,7 @@ def test_a_bad_range_is_416(served_archive, header) -> None:
 @pytest.mark.parametrize(
     "name",
     ["atlas-public-19990101-000000000000.pmtiles", "..%2Fsecret.pmtiles", "secret.pmtiles",
-     "%2E%2E%2Fsecret.pmtiles", ".hidden.pmtiles", "x.mbtiles"],
+     "%2E%2E%2Fsecret.pmtiles", ".hidden.pmtiles", "x.mbtiles", "link.pmtiles"],
 )  # fmt: skip
 def test_unknown_or_outside_is_404(served_archive, name) -> None:
     client, _, _ = served_archive
