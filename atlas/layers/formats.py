@@ -1,6 +1,7 @@
 """What an input file really is: its name promises a format, its bytes must keep the promise.
 
-GDAL opens far more than the six formats the national standards publish in, and some of those
+GDAL opens far more than the six formats the national standards publish in (and OpenStreetMap's,
+for the base map), and some of those
 formats are programs: an OGR VRT (XML) or a GDALG (JSON) names other files, SQL and URLs, so a
 VRT saved as ``parcelles.geojson`` once made an ingest read the API keys' SQLite file and fetch
 URLs. Every file a reader hands to GDAL is therefore checked here first: its extension must be

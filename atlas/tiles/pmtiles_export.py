@@ -97,7 +97,7 @@ def export_pmtiles(
     name = f"atlas-public-{day:%Y%m%d}-{tileset_version(layers)}.pmtiles"
     out_dir.mkdir(parents=True, exist_ok=True)
     plan = _plan(layers, min_zoom, max_zoom)
-    partial = out_dir / f".{name}.partial"
+    partial = out_dir / f".{name}.{os.getpid()}.partial"  # two exports at once never share one
     try:
         with open(partial, "wb") as out:
             writer = Writer(out)
