@@ -16,7 +16,7 @@ antimeridian (OGC API Features Part 1, 7.15.3) and means its two halves.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
 
@@ -102,11 +102,17 @@ def transformer(source: str, target: str = STORAGE_CRS, *, always_xy: bool = Tru
 def transform_geometry(geometry: BaseGeometry, moved: Transformer) -> BaseGeometry:
     """``geometry`` with every coordinate passed through ``moved``."""
 
+    return shapely.transform(geometry, _mover(moved))
+
+
+def _mover(moved: Transformer) -> Callable[[np.ndarray], np.ndarray]:
+    """shapely.transform's function: an (n, 2) array of coordinates through ``moved``."""
+
     def move(xy: np.ndarray) -> np.ndarray:
         x, y = moved.transform(xy[:, 0], xy[:, 1])
         return np.column_stack([x, y])
 
-    return shapely.transform(geometry, move)
+    return move
 
 
 @lru_cache(maxsize=64)
@@ -119,6 +125,15 @@ def from_storage(geometry: BaseGeometry | None, target: ApiCRS) -> BaseGeometry 
     if geometry is None or target.is_storage:
         return geometry
     return transform_geometry(geometry, transformer(STORAGE_CRS, target.code, always_xy=False))
+
+
+def many_from_storage(geometries: np.ndarray, target: ApiCRS) -> np.ndarray:
+    """Lambert-93 geometries (an object array, None allowed) in ``target``, in one PROJ call
+    over all their coordinates (a page of features: one call instead of one per feature)."""
+    if target.is_storage or len(geometries) == 0:
+        return geometries
+    moved = transformer(STORAGE_CRS, target.code, always_xy=False)
+    return np.asarray(shapely.transform(geometries, _mover(moved)), dtype=object)
 
 
 def to_storage(geometry: BaseGeometry, source: ApiCRS) -> BaseGeometry:

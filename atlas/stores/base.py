@@ -208,3 +208,16 @@ def staged_collection(collection_id: str, *, locked: Iterable[str], staged: Iter
 def selected_names(layer: VectorLayer, query: FeatureQuery) -> list[str]:
     """The fields a query returns: ``query.properties`` or every field, in order."""
     return list(query.properties) if query.properties is not None else layer.field_names
+
+
+def page_count(query: FeatureQuery, returned: int) -> int | None:
+    """The number matched when the page itself tells it (no count statement needed), else None.
+
+    A first page with room left holds every match; so does a page as long as the list of ids the
+    query names (one feature by id: a page of one, not a count).
+    """
+    if query.offset == 0 and returned < query.limit:
+        return returned
+    if query.offset == 0 and query.ids is not None and returned >= len(set(query.ids)):
+        return returned
+    return None

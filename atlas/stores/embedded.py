@@ -57,6 +57,7 @@ from atlas.stores.base import (
     VersionBatch,
     VersionInfo,
     batch_collections,
+    page_count,
     selected_names,
     staged_collection,
 )
@@ -146,8 +147,8 @@ class EmbeddedStore:
             if counted and rows:
                 matched = rows[0][-1]
                 rows = [row[:-1] for row in rows]
-            elif query.offset == 0 and len(rows) < query.limit:
-                matched = len(rows)
+            elif (known := page_count(query, len(rows))) is not None:
+                matched = known
             else:
                 count_sql = f"SELECT count(*) FROM {table} WHERE {where.sql}"  # noqa: S608
                 matched = _scalar(cur.execute(count_sql, where.params).fetchone())

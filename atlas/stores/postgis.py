@@ -57,6 +57,7 @@ from atlas.stores.base import (
     VersionBatch,
     VersionInfo,
     batch_collections,
+    page_count,
     selected_names,
     staged_collection,
 )
@@ -259,8 +260,8 @@ class PostgisStore:
         with self._reading(collection_id) as conn:
             page = {"limit": query.limit, "offset": query.offset}
             rows = conn.execute(sa.text(page_sql), params | page).all()
-            if query.offset == 0 and len(rows) < query.limit:
-                matched = len(rows)
+            if (known := page_count(query, len(rows))) is not None:
+                matched = known
             else:
                 count_sql = f"SELECT count(*) FROM {view} WHERE {where.sql}"  # noqa: S608
                 matched = conn.execute(sa.text(count_sql), params).scalar_one()

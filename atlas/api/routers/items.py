@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
 from atlas.api.deps import CurrentGate, base_url
-from atlas.api.geojson import GEOJSON, feature_document, geojson_response
+from atlas.api.geojson import GEOJSON, collection_response, feature_document, geojson_response
 from atlas.api.negotiation import NegotiatedRoute, alternate_link
 from atlas.api.params import ItemsParams, ResponseCrs
 from atlas.query.requests import FeatureRequest
@@ -43,15 +43,13 @@ def get_features(
     """A page of features as the caller's tier sees them."""
     asked = params.request
     page = gate.items(collectionId, asked)
-    document = {
-        "type": "FeatureCollection",
-        "features": [feature_document(f, asked.crs) for f in page.features],
+    members = {
         "numberMatched": page.number_matched,
         "numberReturned": page.number_returned,
         "timeStamp": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "links": _page_links(request, base, collectionId, page),
     }
-    return geojson_response(document, asked.crs)
+    return collection_response(page.features, asked.crs, members)
 
 
 @router.get(
