@@ -3,10 +3,11 @@
 GDAL opens far more than the six formats the national standards publish in (and OpenStreetMap's,
 for the base map), and some of those formats are programs: an OGR VRT (XML) or a GDALG (JSON)
 names other files, SQL and URLs, so a VRT saved as ``parcelles.geojson`` once made an ingest
-read the API keys' SQLite file and fetch URLs. Every file a reader hands to GDAL is therefore checked here first: its extension must be
-one of the accepted formats and its first bytes must be that format's. The sandboxed reader
-(``atlas.layers.sandbox``) additionally unregisters every other GDAL driver, so even a file that
-passed these checks can only be parsed by one of the accepted drivers.
+read the API keys' SQLite file and fetch URLs. Every file a reader hands to GDAL is therefore
+checked here first: its extension must be one of the accepted formats and its first bytes must
+be that format's. The sandboxed reader (``atlas.layers.sandbox``) additionally unregisters every
+other GDAL driver, so even a file that passed these checks can only be parsed by one of the
+accepted drivers.
 """
 
 from __future__ import annotations
