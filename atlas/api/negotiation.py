@@ -98,6 +98,21 @@ def accept_format(header: str | None) -> MediaType:
     return MediaType.JSON
 
 
+def accept_media(header: str | None, offered: tuple[str, ...]) -> str | None:
+    """The offered media type the Accept header ranks highest (``*/*`` or ``type/*`` take the
+    first offered of that type); None when it names none of them (map tiles: images)."""
+    for media_type, _ in _ranked(header):
+        if media_type in offered:
+            return media_type
+        kind = media_type.split("/")[0]
+        for candidate in offered:
+            if media_type == "*/*" or (
+                media_type.endswith("/*") and candidate.startswith(kind + "/")
+            ):
+                return candidate
+    return None
+
+
 def accept_language(header: str | None) -> Lang:
     """The first language of Accept-Language that the pages exist in; French by default."""
     for tag, _ in _ranked(header):

@@ -298,3 +298,20 @@ def test_map_tiles_are_cached_per_tier(served):
     staff = served.get(Tier.INTERNAL, _tile_url("slope", tile))
     assert staff.content == first.content and staff.headers["etag"] != first.headers["etag"]
     assert cache.memory_used("internal") > used[Tier.INTERNAL]
+
+
+@pytest.mark.parametrize(
+    ("accept", "expected"),
+    [
+        ("image/png;q=0.5, image/webp", "image/webp"),
+        ("image/webp;q=0.1, image/png", "image/png"),
+        ("image/*", "image/png"),
+        ("image/avif, */*;q=0.8", "image/png"),  # what a browser sends for an <img>
+        ("image/jpeg", None),
+        (None, None),
+    ],
+)
+def test_accept_ranks_the_image_types(accept, expected):
+    from atlas.api.negotiation import accept_media
+
+    assert accept_media(accept, ("image/png", "image/webp")) == expected

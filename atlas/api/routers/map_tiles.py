@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from atlas.api.deps import CurrentGate, base_url, get_settings
+from atlas.api.negotiation import accept_media
 from atlas.api.params import short
 from atlas.api.responses import wgs84_bbox
 from atlas.errors import InvalidInput
@@ -49,18 +50,14 @@ MAX_ZOOM = 22
 
 
 def image_format(f: str | None, accept: str | None) -> ImageFormat:
-    """``f`` when given (png or webp), else WebP if Accept names it before PNG, else PNG."""
+    """``f`` when given (png or webp), else the image type Accept ranks highest, else PNG."""
     if f is not None:
         try:
             return ImageFormat(f.lower())
         except ValueError:
             raise InvalidInput(f"f: '{short(f)}' is not one of png, webp") from None
-    for entry in (accept or "").split(","):
-        media = entry.split(";")[0].strip().lower()
-        if media == "image/webp":
-            return ImageFormat.WEBP
-        if media == "image/png":
-            return ImageFormat.PNG
+    chosen = accept_media(accept, tuple(fmt.media_type for fmt in ImageFormat))
+    return ImageFormat(chosen.split("/")[1]) if chosen else ImageFormat.PNG
     return ImageFormat.PNG
 
 
