@@ -9,9 +9,11 @@ from atlas.api.negotiation import alternate_link
 from atlas.layers.base import RasterLayer
 from atlas.query.crs import CRS84, CRS84_CODE, STORAGE_URI, SUPPORTED, transformer
 from atlas.stores.base import CollectionInfo
+from atlas.tiles.raster import STYLES as MAP_STYLES
 from atlas.types import STORAGE_CRS
 
 QUERYABLES = "http://www.opengis.net/def/rel/ogc/1.0/queryables"  # Part 3, 6.2
+MAP_TILESETS = "http://www.opengis.net/def/rel/ogc/1.0/tilesets-map"  # OGC API – Tiles 7.6
 
 
 def wgs84_bbox(bbox: tuple[float, float, float, float] | None) -> list[float] | None:
@@ -51,6 +53,7 @@ def collection_document(info: CollectionInfo, base: str) -> dict[str, Any]:
             {"href": f"{href}/queryables", "rel": QUERYABLES, "type": "application/schema+json"},
             # The draft's relation name, which GDAL 3.6 follows (see get_queryables).
             {"href": f"{href}/queryables", "rel": "queryables", "type": "application/json"},
+            *(map_links(href) if info.id in MAP_STYLES else []),
         ],
         "numberOfFeatures": info.count,
         "version": info.version,
@@ -76,8 +79,20 @@ def raster_document(layer: RasterLayer, meta: dict[str, Any], base: str) -> dict
                 "href": f"{base}/collections/{layer.collection_id}",
                 "rel": "self",
                 "type": "application/json",
-            }
+            },
+            *map_links(f"{base}/collections/{layer.collection_id}"),
         ],
         "version": meta.get("version"),
         "updated": meta.get("created"),
     }
+
+
+def map_links(href: str) -> list[dict[str, str]]:
+    """Links of a collection with map tiles: its map tilesets, legend and point values."""
+    return [
+        {"href": f"{href}/map/tiles", "rel": MAP_TILESETS, "type": "application/json"},
+        {"href": f"{href}/legend", "rel": "describedby", "type": "application/json",
+         "title": "legend of the map tiles"},
+        {"href": f"{href}/position", "rel": "data", "type": "application/geo+json",
+         "title": "value at a point (OGC API – EDR position, coords=POINT(lon lat))"},
+    ]  # fmt: skip

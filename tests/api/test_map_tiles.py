@@ -315,3 +315,23 @@ def test_accept_ranks_the_image_types(accept, expected):
     from atlas.api.negotiation import accept_media
 
     assert accept_media(accept, ("image/png", "image/webp")) == expected
+
+
+@pytest.mark.parametrize("cid", MAPS)
+def test_collections_link_their_map_tilesets_legend_and_position(served, cid):
+    links = served.get(Tier.PUBLIC, f"/collections/{cid}").json()["links"]
+    rel = "http://www.opengis.net/def/rel/ogc/1.0/tilesets-map"
+    (tilesets,) = [link["href"] for link in links if link["rel"] == rel]
+    assert any(link["href"].endswith(f"/{cid}/legend") for link in links)
+    listing = served.get(Tier.PUBLIC, "/" + tilesets.split("/", 3)[3]).json()["tilesets"]
+    assert {t["dataType"] for t in listing} == {"map"} and len(listing) == 2
+    for tileset in listing:
+        template = next(link["href"] for link in tileset["links"] if link["rel"] == "item")
+        tile = _centre_tile(served, cid, 12) if "WebMercatorQuad" in template else None
+        if tile is not None:
+            path = "/" + template.split("/", 3)[3]
+            path = path.replace("{tileMatrix}", str(tile.z)).replace("{tileCol}", str(tile.x))
+            response = served.get(Tier.PUBLIC, path.replace("{tileRow}", str(tile.y)))
+            assert response.status_code == 200 and response.headers["content-type"] == "image/png"
+    parcels = served.get(Tier.INTERNAL, "/collections/parcels")
+    assert parcels.status_code == 200 and "/map/tiles" not in parcels.text

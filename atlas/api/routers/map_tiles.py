@@ -19,7 +19,7 @@ from atlas.api.params import short
 from atlas.api.responses import wgs84_bbox
 from atlas.errors import InvalidInput
 from atlas.query.crs import parse_crs
-from atlas.query.grids import grid
+from atlas.query.grids import grid, grids
 from atlas.settings import Settings
 from atlas.tiles.legend import legend
 from atlas.tiles.position import parse_point, position
@@ -59,6 +59,44 @@ def image_format(f: str | None, accept: str | None) -> ImageFormat:
     chosen = accept_media(accept, tuple(fmt.media_type for fmt in ImageFormat))
     return ImageFormat(chosen.split("/")[1]) if chosen else ImageFormat.PNG
     return ImageFormat.PNG
+
+
+@router.get(
+    "/collections/{collectionId}/map/tiles",
+    operation_id="getCollectionMapTileSetsList",
+    summary="The map tilesets of a collection, one per tile grid",
+)
+def map_tilesets(collectionId: str, gate: CurrentGate, base: Base) -> dict[str, Any]:  # noqa: N803
+    """OGC API – Tiles tileset list: each grid's TileJSON and tile template."""
+    check_style(collectionId, None)
+    source = open_source(gate, collectionId)
+    href = f"{base}/collections/{collectionId}/map/tiles"
+    return {
+        "tilesets": [
+            {
+                "title": f"{collectionId} ({tms.id})",
+                "dataType": "map",
+                "crs": f"http://www.opengis.net/def/crs/EPSG/0/{tms.epsg}",
+                "tileMatrixSetURI": tms.uri,
+                "links": [
+                    {"href": f"{href}/{tms.id}", "rel": "self", "type": "application/json"},
+                    {
+                        "href": f"{base}/tileMatrixSets/{tms.id}",
+                        "rel": "http://www.opengis.net/def/rel/ogc/1.0/tiling-scheme",
+                        "type": "application/json",
+                    },
+                    {
+                        "href": f"{href}/{tms.id}/{{tileMatrix}}/{{tileCol}}/{{tileRow}}"
+                        f"?v={source.version}",
+                        "rel": "item",
+                        "type": "image/png",
+                        "templated": True,
+                    },
+                ],
+            }
+            for tms in grids().values()
+        ]
+    }
 
 
 @router.get(
