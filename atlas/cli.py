@@ -122,22 +122,15 @@ def demo(
 def serve(
     host: Annotated[str | None, typer.Option(help="interface to listen on")] = None,
     port: Annotated[int | None, typer.Option(help="TCP port")] = None,
+    workers: Annotated[
+        int | None, typer.Option(help="worker processes sharing the port (ATLAS_WORKERS)")
+    ] = None,
 ) -> None:
     """Serve the API (OGC API Features, tiles, maps)."""
-    import uvicorn
-
-    from atlas.api.app import create_app
+    from atlas.api.serve import serve as run
 
     settings = _settings()
-    uvicorn.run(
-        create_app(settings),
-        host=host or settings.api.host,
-        port=port or settings.api.port,
-        log_level="info",
-        # uvicorn would trust X-Forwarded-For/-Proto from 127.0.0.1 (FORWARDED_ALLOW_IPS) and
-        # rewrite the client before the app sees the peer: ATLAS_TRUSTED_PROXIES decides alone.
-        proxy_headers=False,
-    )
+    run(host or settings.api.host, port or settings.api.port, workers or settings.api.workers)
 
 
 @app.command()
