@@ -130,7 +130,8 @@ def serve(
     from atlas.api.serve import serve as run
 
     settings = _settings()
-    run(host or settings.api.host, port or settings.api.port, workers or settings.api.workers)
+    api = settings.api
+    run(api, host or api.host, port or api.port, workers or api.workers)
 
 
 @app.command()

@@ -83,6 +83,10 @@ class ApiSettings(BaseSettings):
     workers: int = Field(
         default=1, ge=1, le=64, description="API worker processes (atlas serve), one port shared"
     )
+    log_level: Literal["critical", "error", "warning", "info", "debug"] = Field(
+        default="info", description="server log level (atlas serve)"
+    )
+    access_log: bool = Field(default=True, description="one log line per request (atlas serve)")
     default_limit: int = Field(default=100, ge=1)
     max_limit: int = Field(default=10_000, ge=1)
     public_url: str | None = Field(
@@ -141,12 +145,44 @@ class AuthSettings(BaseSettings):
         description="role -> tier (JSON); the most trusted tier among a token's roles applies",
     )
 
+    # Browser sign-in with OIDC (authorization code + PKCE): the provider's endpoints and this
+    # application's client registration; without them the sign-in page offers API keys only.
+    oidc_client_id: str | None = Field(default=None, description="client id at the provider")
+    oidc_client_secret: SecretStr | None = Field(
+        default=None, description="client secret (confidential client); unset: a public client"
+    )
+    oidc_authorize_url: str | None = Field(default=None, description="authorization endpoint")
+    oidc_token_url: str | None = Field(default=None, description="token endpoint")
+    oidc_provider_name: str = Field(
+        default="OpenID Connect", description="shown on the button 'Sign in with …'"
+    )
+
+    @property
+    def browser_oidc(self) -> bool:
+        """True when the sign-in page may offer the provider (verifier, client and endpoints)."""
+        return bool(
+            self.oidc_jwks and self.oidc_client_id and self.oidc_authorize_url and self.oidc_token_url
+        )
+
     @model_validator(mode="after")
     def _oidc_complete(self) -> AuthSettings:
         if self.oidc_jwks and not (self.oidc_issuer and self.oidc_audience):
             # Without both checks, a token the same provider issued for another app would pass.
             raise ValueError("ATLAS_AUTH_OIDC_JWKS needs ATLAS_AUTH_OIDC_ISSUER and _AUDIENCE")
         return self
+
+
+class SessionSettings(BaseSettings):
+    """Browser sessions (sign-in page): how long one lasts, idle and at most."""
+
+    model_config = SettingsConfigDict(env_prefix="ATLAS_SESSION_", extra="ignore")
+
+    idle_minutes: float = Field(
+        default=30.0, gt=0, description="a session unused this long ends (minutes)"
+    )
+    max_hours: float = Field(
+        default=12.0, gt=0, description="a session ends this long after sign-in, used or not"
+    )
 
 
 class AuditSettings(BaseSettings):
@@ -278,6 +314,34 @@ class PmtilesSettings(BaseSettings):
     )
 
 
+class MapSettings(BaseSettings):
+    """The generated Folium maps (``atlas.maps``): their base map and their cache."""
+
+    model_config = SettingsConfigDict(env_prefix="ATLAS_", extra="ignore")
+
+    basemap_url: str | None = Field(
+        default=None,
+        description="an XYZ tile URL ({z}/{x}/{y}) drawn under the maps, e.g. Plan IGN; unset:"
+        " our own base map only (communes, roads, water, hillshade), nothing fetched elsewhere",
+    )
+    basemap_attribution: str = Field(
+        default="", description="the attribution shown with ATLAS_BASEMAP_URL"
+    )
+    maps_cache_entries: int = Field(
+        default=12, ge=0, description="rendered map pages kept in memory (tier, language, versions)"
+    )
+
+    @field_validator("basemap_url")
+    @classmethod
+    def _https_tiles(cls, value: str | None) -> str | None:
+        placeholders = ("{z}", "{x}", "{y}")
+        if value is not None and (
+            not value.startswith("https://") or not all(p in value for p in placeholders)
+        ):
+            raise ValueError("must be an https:// URL with {z}, {x} and {y}")
+        return value
+
+
 class Settings(BaseSettings):
     """All settings of one Atlas deployment."""
 
@@ -287,6 +351,7 @@ class Settings(BaseSettings):
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
+    session: SessionSettings = Field(default_factory=SessionSettings)
     audit: AuditSettings = Field(default_factory=AuditSettings)
     limits: LimitSettings = Field(default_factory=LimitSettings)
     caps: CapSettings = Field(default_factory=CapSettings)
@@ -294,4 +359,5 @@ class Settings(BaseSettings):
     bodies: BodySettings = Field(default_factory=BodySettings)
     tiles: TileSettings = Field(default_factory=TileSettings)
     pmtiles: PmtilesSettings = Field(default_factory=PmtilesSettings)
+    maps: MapSettings = Field(default_factory=MapSettings)
     territory: TerritorySettings = Field(default_factory=TerritorySettings)

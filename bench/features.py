@@ -2,20 +2,23 @@
 
 Generates the demo parcels, ingests them into the embedded store and — when
 ATLAS_TEST_DATABASE_URL or ATLAS_DATABASE_URL is set — into PostGIS (throwaway schemas, dropped
-afterwards), then starts on free loopback ports, each as its own uvicorn process (one worker):
-Atlas over the embedded store, Atlas over PostGIS, and tipg (the ``bench`` extra) over the same
-PostGIS view ``<schema>.parcels``. Every server answers the same seeded requests, as a b2b caller
-for Atlas (``properties=id,contenance``: nothing to audit), without compression:
+afterwards), then starts on free loopback ports, each with ``--workers`` worker processes (2):
+Atlas over the embedded store and over PostGIS (``atlas serve --workers``), and tipg (the
+``bench`` extra; ``uvicorn --workers``) over the same PostGIS view ``<schema>.parcels``. Every
+server answers the same seeded requests, as a b2b caller for Atlas (``properties=id,contenance``:
+nothing to audit), without compression:
 
 - bbox: a random ~1 km² box inside the territory, ``limit=100``;
 - filter: ``filter=contenance > 2000`` (CQL2 text) in a random ~4 km² box, ``limit=100``.
 
 Boxes are CRS84 (tipg reads no ``bbox-crs``). A first pass over every request warms the servers
-up and checks that they agree (numberMatched and the ids returned); then ``--requests`` timed
-requests one at a time, and again from ``--concurrency`` threads, interleaved across servers in
-``--rounds`` slices so that a change of the machine's load falls on all of them. Prints, per
-server, query and mode: features returned per second, requests per second, p50 and p99 latency,
-and the ratios to tipg.
+up and checks that they agree (numberMatched and the ids returned) and counts the features each
+returns; then wrk (``apt-get install wrk``) keeps ``--concurrency`` connections busy (4 and 32) for
+``--seconds`` per server, query and concurrency, in ``--rounds`` slices interleaved across the
+servers so that a change of the machine's load falls on all of them. Prints, per server, query and
+concurrency: features returned per second (requests/s times the features per request of the
+request list), requests per second, p50 and p99 latency, the ratios to tipg and embedded to
+PostGIS, and whether issue 9's targets are met.
 """
 
 from __future__ import annotations
@@ -28,15 +31,15 @@ import socket
 import statistics
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from tempfile import TemporaryDirectory
+from urllib.parse import urlencode
 
+import _wrk
 import httpx
 import shapely
 from _common import demo_parcels, load_average, machine, opened, stores
@@ -65,6 +68,16 @@ class Server:
     items: str
     headers: dict[str, str]
 
+    @property
+    def base(self) -> str:
+        """scheme://host:port."""
+        return "/".join(self.items.split("/")[:3])
+
+    @property
+    def path(self) -> str:
+        """The items path."""
+        return "/" + "/".join(self.items.split("/")[3:])
+
 
 @dataclass(frozen=True)
 class Answer:
@@ -76,11 +89,14 @@ class Answer:
 
 @dataclass
 class Timing:
-    """The timed requests of one server, query and mode."""
+    """The timed requests of one server, query and concurrency (wrk runs added up)."""
 
-    latencies: list[float] = field(default_factory=list)
-    features: int = 0
+    requests: int = 0
     seconds: float = 0.0
+    p50_ms: list[float] = field(default_factory=list)  # one per slice
+    p99_ms: list[float] = field(default_factory=list)
+    errors: int = 0
+    features_per_request: float = 0.0
 
 
 def main() -> None:
@@ -93,18 +109,20 @@ def main() -> None:
             store = stack.enter_context(opened(settings))
             report = ingest_path(store, COLLECTION, source, settings=settings, progress=False)
             print(f"{kind}: {report.summary()}")
-            servers.append(stack.enter_context(_atlas(kind, settings, Path(tmp))))
+            servers.append(stack.enter_context(_atlas(kind, settings, Path(tmp), args.workers)))
             if settings.store.uses_postgis:
-                servers.extend(stack.enter_context(_tipg(settings, Path(tmp))))
+                servers.extend(stack.enter_context(_tipg(settings, Path(tmp), args.workers)))
         requests = {
             query: _requests(territory, side, args.requests, random.Random(f"{args.seed}{query}"))
             for query, side in QUERIES.items()
         }
-        print(f"{machine()}; {args.requests} requests per server, query and mode")
+        print(
+            f"{machine()}; {args.workers} workers per server; {args.requests} distinct requests"
+            f" per query, {args.seconds:g} s per server, query and concurrency"
+        )
         print(load_average())
-        for query, params in requests.items():
-            _check(query, servers, params)
-        results = _measure(servers, requests, args.concurrency, args.rounds)
+        returned = {query: _check(query, servers, params) for query, params in requests.items()}
+        results = _measure(servers, requests, returned, args)
         print(load_average())
         _print(results)
 
@@ -112,9 +130,13 @@ def main() -> None:
 def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=1.0, help="1.0 = about 41,000 parcels")
-    parser.add_argument("--requests", type=int, default=200, help="timed requests per measure")
-    parser.add_argument("--concurrency", type=int, default=4, help="threads; 1 = sequential only")
-    parser.add_argument("--rounds", type=int, default=4, help="interleaved slices per measure")
+    parser.add_argument("--requests", type=int, default=200, help="distinct requests per query")
+    parser.add_argument(
+        "--concurrency", default="4,32", help="open connections, comma-separated (e.g. 4,32)"
+    )
+    parser.add_argument("--seconds", type=float, default=20.0, help="load per measure")
+    parser.add_argument("--rounds", type=int, default=2, help="interleaved slices per measure")
+    parser.add_argument("--workers", type=int, default=2, help="worker processes per server")
     parser.add_argument("--seed", type=int, default=20261122)
     return parser.parse_args()
 
@@ -123,7 +145,7 @@ def _arguments() -> argparse.Namespace:
 
 
 @contextmanager
-def _atlas(kind: str, settings: Settings, tmp: Path) -> Iterator[Server]:
+def _atlas(kind: str, settings: Settings, tmp: Path, workers: int) -> Iterator[Server]:
     """Atlas over one store, as ``atlas serve`` runs it, with a b2b key and no rate limit."""
     keyring = open_keyring(settings.store, settings.auth)
     try:
@@ -141,8 +163,16 @@ def _atlas(kind: str, settings: Settings, tmp: Path) -> Iterator[Server]:
             "ATLAS_AUTH_DB_SCHEMA": settings.auth.db_schema,
             "ATLAS_AUDIT_DB_SCHEMA": settings.audit.db_schema,
         }
-    app = ["--factory", "atlas.api.app:create_app"]
-    with _uvicorn(f"atlas-{kind}", app, env, tmp) as base:
+    port = _free_port()
+    serve = ["-c", "from atlas.cli import main; main()", "serve", "--host", "127.0.0.1"]
+    serve += ["--port", str(port), "--workers", str(workers)]
+    with _process(
+        f"atlas-{kind}",
+        serve,
+        env | {"ATLAS_LOG_LEVEL": "warning", "ATLAS_ACCESS_LOG": "false"},
+        tmp,
+        port,
+    ) as base:
         server = Server(
             f"atlas-{kind}",
             f"{base}/collections/{COLLECTION}/items",
@@ -153,7 +183,7 @@ def _atlas(kind: str, settings: Settings, tmp: Path) -> Iterator[Server]:
 
 
 @contextmanager
-def _tipg(settings: Settings, tmp: Path) -> Iterator[list[Server]]:
+def _tipg(settings: Settings, tmp: Path, workers: int) -> Iterator[list[Server]]:
     """tipg over the Atlas view ``<schema>.parcels``; nothing when tipg is not installed."""
     try:
         import tipg  # noqa: F401
@@ -173,21 +203,24 @@ def _tipg(settings: Settings, tmp: Path) -> Iterator[list[Server]]:
         "TIPG_CATALOG_TTL": "0",  # no catalog refresh in the middle of a timed run
         "TIPG_MAX_FEATURES_PER_QUERY": "10000",
     }
-    with _uvicorn("tipg", ["tipg.main:app"], env, tmp) as base:
+    port = _free_port()
+    uvicorn = ["-m", "uvicorn", "tipg.main:app", "--host", "127.0.0.1", "--port", str(port)]
+    uvicorn += ["--workers", str(workers), "--no-access-log", "--log-level", "warning"]
+    with _process("tipg", uvicorn, env, tmp, port) as base:
         server = Server("tipg", f"{base}/collections/{schema}.{COLLECTION}/items", {})
         _wait_ready(server)
         yield [server]
 
 
 @contextmanager
-def _uvicorn(name: str, app: list[str], env: dict[str, str], tmp: Path) -> Iterator[str]:
-    """A uvicorn process on a free loopback port (its log in ``tmp``); stopped on the way out."""
-    port = _free_port()
+def _process(
+    name: str, args: list[str], env: dict[str, str], tmp: Path, port: int
+) -> Iterator[str]:
+    """A Python server process on ``port`` (its log in ``tmp``); stopped on the way out."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith(_SERVER_ENV_PREFIXES)}
     log = (tmp / f"{name}.log").open("wb")
-    command = [sys.executable, "-m", "uvicorn", *app, "--host", "127.0.0.1", "--port", str(port)]
     process = subprocess.Popen(
-        [*command, "--no-access-log", "--log-level", "warning"],
+        [sys.executable, *args],
         env=clean | env,
         cwd=tmp,  # tipg reads a .env file from its working directory
         stdout=log,
@@ -269,8 +302,10 @@ def _get(client: httpx.Client, server: Server, params: dict) -> tuple[float, dic
     return elapsed, response.json()
 
 
-def _check(query: str, servers: list[Server], requests: list[dict]) -> None:
-    """Warm-up pass: every request once on every server; warn where the answers differ."""
+def _check(query: str, servers: list[Server], requests: list[dict]) -> dict[str, float]:
+    """Warm-up pass: every request once on every server; warn where the answers differ.
+
+    Returns the mean number of features a request of the list returns, per server."""
     answers: dict[str, list[Answer]] = {}
     for server in servers:
         with _client(server) as client:
@@ -299,81 +334,92 @@ def _check(query: str, servers: list[Server], requests: list[dict]) -> None:
             )
         else:
             print(f"  {name} = {reference} on all {len(pairs)} requests (numberMatched and ids)")
+    return {name: statistics.mean(len(a.ids) for a in found) for name, found in answers.items()}
 
 
 # -- timing ------------------------------------------------------------------------------
 
 
 def _measure(
-    servers: list[Server], requests: dict[str, list[dict]], concurrency: int, rounds: int
+    servers: list[Server],
+    requests: dict[str, list[dict]],
+    returned: dict[str, dict[str, float]],
+    args: argparse.Namespace,
 ) -> dict[tuple[str, str, int], Timing]:
-    """Timings per (server, query, threads), the servers interleaved in ``rounds`` slices."""
-    modes = [1] if concurrency <= 1 else [1, concurrency]
+    """Timings per (server, query, connections), the servers interleaved in ``rounds`` slices."""
+    if not _wrk.available():
+        raise SystemExit("wrk is not installed: apt-get install wrk")
+    levels = [int(c) for c in str(args.concurrency).split(",") if c.strip()]
+    slice_s = args.seconds / max(args.rounds, 1)
     results: dict[tuple[str, str, int], Timing] = {}
     for query, params in requests.items():
-        for threads in modes:
-            size = -(-len(params) // max(rounds, 1))
-            for start in range(0, len(params), size):
+        for connections in levels:
+            for _ in range(max(args.rounds, 1)):
                 for server in servers:
-                    timing = results.setdefault((server.name, query, threads), Timing())
-                    _run(server, params[start : start + size], threads, timing)
+                    timing = results.setdefault((server.name, query, connections), Timing())
+                    timing.features_per_request = returned[query][server.name]
+                    paths = [f"{server.path}?{urlencode(p)}" for p in params]
+                    headers = {"Accept-Encoding": "identity"} | server.headers
+                    load = _wrk.run(
+                        server.base, paths, headers, connections=connections, seconds=slice_s
+                    )
+                    timing.requests += load.requests
+                    timing.seconds += load.seconds
+                    timing.p50_ms.append(load.p50_ms)
+                    timing.p99_ms.append(load.p99_ms)
+                    timing.errors += load.errors
     return results
 
 
-def _run(server: Server, requests: list[dict], threads: int, timing: Timing) -> None:
-    """Send ``requests`` from ``threads`` threads (one connection each); add to ``timing``."""
-    local = threading.local()
-    clients: list[httpx.Client] = []
-    lock = threading.Lock()
-
-    def one(params: dict) -> tuple[float, int]:
-        if not hasattr(local, "client"):
-            local.client = _client(server)
-            with lock:
-                clients.append(local.client)
-        elapsed, body = _get(local.client, server, params)
-        return elapsed, len(body["features"])
-
-    with ThreadPoolExecutor(threads) as pool:
-        list(pool.map(one, requests[:threads]))  # open the connections outside the clock
-        started = time.perf_counter()
-        done = list(pool.map(one, requests))
-        timing.seconds += time.perf_counter() - started
-    for client in clients:
-        client.close()
-    timing.latencies.extend(elapsed for elapsed, _ in done)
-    timing.features += sum(n for _, n in done)
-
-
 def _print(results: dict[tuple[str, str, int], Timing]) -> None:
-    """The table: one line per server, query and mode, with the ratios to tipg."""
+    """The table: one line per server, query and concurrency, with the ratios and targets."""
     header = (
-        f"{'server':<15} {'query':<7} {'threads':>7} {'requests':>8} {'items/s':>8} {'req/s':>7}"
-        f" {'p50 ms':>7} {'p99 ms':>7} {'items/s÷tipg':>12} {'p50÷tipg':>8}"
+        f"{'server':<15} {'query':<7} {'conns':>5} {'requests':>8} {'items/s':>8} {'req/s':>7}"
+        f" {'p50 ms':>7} {'p99 ms':>7} {'items/s÷tipg':>12} {'p99÷tipg':>8} {'÷postgis':>8}"
     )
     print(header)
-    for (name, query, threads), timing in results.items():
-        line = _line(name, query, threads, timing)
-        reference = results.get(("tipg", query, threads))
-        if reference is not None:
-            items_ratio = _items_per_s(timing) / _items_per_s(reference)
-            p50_ratio = statistics.median(timing.latencies) / statistics.median(reference.latencies)
-            line += f" {items_ratio:>12.2f} {p50_ratio:>8.2f}"
+    verdicts = []
+    for (name, query, conns), timing in results.items():
+        line = _line(name, query, conns, timing)
+        tipg = results.get(("tipg", query, conns))
+        postgis = results.get(("atlas-postgis", query, conns))
+        if tipg is not None and name != "tipg":
+            items_ratio = _items_per_s(timing) / _items_per_s(tipg)
+            p99_ratio = _p99(timing) / _p99(tipg)
+            line += f" {items_ratio:>12.2f} {p99_ratio:>8.2f}"
+            if name == "atlas-postgis":
+                met = items_ratio >= 1.5 and p99_ratio <= 0.5
+                verdicts.append(
+                    f"{query} x{conns}: PostGIS {items_ratio:.2f}x tipg items/s (target 1.5),"
+                    f" p99 {p99_ratio:.2f}x (target 0.5): {'met' if met else 'NOT met'}"
+                )
+        if postgis is not None and name == "atlas-embedded":
+            ratio = _items_per_s(timing) / _items_per_s(postgis)
+            line += f" {'':>12} {'':>8} {ratio:>8.2f}" if tipg is None else f" {ratio:>8.2f}"
+            verdicts.append(
+                f"{query} x{conns}: embedded {ratio:.2f}x PostGIS items/s (target 0.5):"
+                f" {'met' if ratio >= 0.5 else 'NOT met'}"
+            )
+        if timing.errors:
+            line += f"  ({timing.errors} errors)"
         print(line)
+    print("\n".join(verdicts))
 
 
-def _line(name: str, query: str, threads: int, timing: Timing) -> str:
-    n = len(timing.latencies)
-    p50 = statistics.median(timing.latencies) * 1000
-    p99 = statistics.quantiles(timing.latencies, n=100)[98] * 1000 if n > 1 else p50
+def _line(name: str, query: str, conns: int, timing: Timing) -> str:
+    p50 = statistics.median(timing.p50_ms)
     return (
-        f"{name:<15} {query:<7} {threads:>7} {n:>8} {_items_per_s(timing):>8,.0f}"
-        f" {n / timing.seconds:>7.1f} {p50:>7.1f} {p99:>7.1f}"
+        f"{name:<15} {query:<7} {conns:>5} {timing.requests:>8} {_items_per_s(timing):>8,.0f}"
+        f" {timing.requests / timing.seconds:>7.1f} {p50:>7.1f} {_p99(timing):>7.1f}"
     )
+
+
+def _p99(timing: Timing) -> float:
+    return max(timing.p99_ms)  # the worst slice: a p99 cannot be averaged
 
 
 def _items_per_s(timing: Timing) -> float:
-    return timing.features / timing.seconds
+    return timing.requests / timing.seconds * timing.features_per_request
 
 
 if __name__ == "__main__":

@@ -17,24 +17,28 @@ import signal
 import socket
 import sys
 from types import FrameType
+from typing import Any
 
 import uvicorn
+
+from atlas.settings import ApiSettings
 
 log = logging.getLogger(__name__)
 
 _BACKLOG = 2048
 
 
-def serve(host: str, port: int, workers: int) -> None:
+def serve(settings: ApiSettings, host: str, port: int, workers: int) -> None:
     """Serve until interrupted; with several workers, stop them all when one dies."""
+    options = _uvicorn_options(settings, host, port)
     if workers <= 1:
         from atlas.api.app import create_app
 
-        uvicorn.run(create_app(), **_uvicorn_options(host, port))
+        uvicorn.run(create_app(), **options)
         return
     context = multiprocessing.get_context("spawn")  # no state of this process leaks in
     processes = [
-        context.Process(target=_worker, args=(host, port), name=f"atlas-worker-{i}")
+        context.Process(target=_worker, args=(options,), name=f"atlas-worker-{i}")
         for i in range(workers)
     ]
     for process in processes:
@@ -59,12 +63,10 @@ def serve(host: str, port: int, workers: int) -> None:
         sys.exit(f"atlas serve: a worker stopped (exit codes {codes})")
 
 
-def _worker(host: str, port: int) -> None:
+def _worker(options: dict[str, Any]) -> None:
     """One worker: its own socket on the shared port, one uvicorn server."""
-    sock = reuseport_socket(host, port)
-    config = uvicorn.Config(
-        "atlas.api.app:create_app", factory=True, **_uvicorn_options(host, port)
-    )
+    sock = reuseport_socket(options["host"], options["port"])
+    config = uvicorn.Config("atlas.api.app:create_app", factory=True, **options)
     uvicorn.Server(config).run(sockets=[sock])
 
 
@@ -80,11 +82,12 @@ def reuseport_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _uvicorn_options(host: str, port: int) -> dict[str, object]:
+def _uvicorn_options(settings: ApiSettings, host: str, port: int) -> dict[str, Any]:
     return {
         "host": host,
         "port": port,
-        "log_level": "info",
+        "log_level": settings.log_level,
+        "access_log": settings.access_log,
         # uvicorn would trust X-Forwarded-For/-Proto from 127.0.0.1 (FORWARDED_ALLOW_IPS) and
         # rewrite the client before the app sees the peer: ATLAS_TRUSTED_PROXIES decides alone.
         "proxy_headers": False,

@@ -321,9 +321,13 @@ def _is_number(value: Any) -> bool:
 Projector = Callable[[BaseGeometry], BaseGeometry]
 
 
+@lru_cache(maxsize=32)
 def _projector(crs: str) -> Projector:
     """To EPSG:2154 from literals in ``crs``'s own axis order: lon/lat for CRS84, lat/lon for
-    EPSG:4326 (OGC API Features Part 2 and CQL2 take coordinates in the CRS's axis order)."""
+    EPSG:4326 (OGC API Features Part 2 and CQL2 take coordinates in the CRS's axis order).
+
+    Cached: ``to_epsg`` searches PROJ's database, 20 ms for CRS84 (which has no EPSG code) on
+    every filtered request before (200,000 parcels: a third of a filtered items request)."""
     text = str(crs).strip()
     source = resolve_crs(text)
     if source is None or source.to_epsg() == STORAGE_EPSG:
