@@ -27,7 +27,7 @@ from atlas.query.grids import TileGrid, grid
 from atlas.query.requests import TileRequest
 from atlas.stores.base import CollectionInfo, MvtTile
 from atlas.tiles.cache import TileCache, TileKey
-from atlas.types import TileXYZ
+from atlas.types import BBox, TileXYZ
 
 MVT = "application/vnd.mapbox-vector-tile"
 FORMATS = ("mvt", "pbf")  # ``f``: both names of the one vector tile format
@@ -72,9 +72,11 @@ class TilesetLayer:
 
 
 def tileset_layers(gate: Gate) -> list[TilesetLayer]:
-    """The collections the caller sees that hold data, with what their tileset layers carry."""
+    """The collections the caller sees that hold geometry, with what their tileset layers carry."""
     out = []
     for info in gate.collections():
+        if info.bbox is None:
+            continue  # no geometry the tier sees (absent, or none stored): nothing to draw
         view = gate.view(info.id)
         # Personal or sensitive fields stay out of the shared tileset (ask a collection's own
         # tile with ``properties`` for them): its tiles can then be cached for the tier.
@@ -121,7 +123,8 @@ class VectorTiles:
         """The multi-layer tile of every collection the caller sees at this zoom and place;
         not read when its ETag is in ``known``."""
         every = tileset_layers(gate)
-        layers = [layer for layer in every if _in_tile(layer, where)]
+        area = where.grid.bbox_2154(where.tile)
+        layers = [layer for layer in every if _in_tile(layer, where.tile.z, area)]
         requests = [
             TileRequest(where.tile, layer.properties, where.grid.id, len(layers))
             for layer in layers
@@ -179,14 +182,13 @@ class VectorTiles:
         return mvt
 
 
-def _in_tile(layer: TilesetLayer, where: TileAddress) -> bool:
+def _in_tile(layer: TilesetLayer, z: int, tile: BBox) -> bool:
     """From the layer's minzoom, and where the tier's features are (saves empty reads)."""
-    if where.tile.z < layer.min_zoom:
+    if z < layer.min_zoom:
         return False
     bbox = layer.info.bbox
     if bbox is None:
         return False  # no geometry the tier sees: nothing to draw
-    tile = where.grid.bbox_2154(where.tile)
     return not (
         bbox[0] > tile.xmax or bbox[2] < tile.xmin or bbox[1] > tile.ymax or bbox[3] < tile.ymin
     )
