@@ -65,6 +65,14 @@ class Unauthorized(AtlasError):
         return {"WWW-Authenticate": 'Bearer realm="atlas", error="invalid_token"'}
 
 
+class Forbidden(AtlasError):
+    """A request refused for what it is, not who sends it: a form without its CSRF token, or
+    posted from another origin."""
+
+    status = 403
+    code = "Forbidden"
+
+
 class TooManyRequests(AtlasError):
     """The caller's rate limit is exhausted; ``retry_after`` is in whole seconds."""
 

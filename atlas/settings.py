@@ -161,7 +161,10 @@ class AuthSettings(BaseSettings):
     def browser_oidc(self) -> bool:
         """True when the sign-in page may offer the provider (verifier, client and endpoints)."""
         return bool(
-            self.oidc_jwks and self.oidc_client_id and self.oidc_authorize_url and self.oidc_token_url
+            self.oidc_jwks
+            and self.oidc_client_id
+            and self.oidc_authorize_url
+            and self.oidc_token_url
         )
 
     @model_validator(mode="after")

@@ -23,10 +23,14 @@ from atlas.api.routers import collections, extracts, inventory, items, landing, 
 from atlas.api.routers.map_tiles import router as map_tiles_router
 from atlas.api.routers.pmtiles import router as pmtiles_router
 from atlas.api.routers.selection import router as selection_router
+from atlas.api.routers.signin import router as signin_router
 from atlas.api.security_headers import SecurityHeaders
+from atlas.api.sessions import SessionCookies
 from atlas.audit import open_audit_log
 from atlas.auth.keys import open_keyring
 from atlas.auth.oidc import open_oidc
+from atlas.auth.oidc_signin import OidcSignIn
+from atlas.auth.sessions import open_sessions
 from atlas.extracts.jobs import open_jobs
 from atlas.policy.gate import Policy
 from atlas.policy.reading import Paging
@@ -70,11 +74,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.keys = open_keyring(settings.store, settings.auth, cached=True)  # in memory
         app.state.limiter = RateLimiter(settings.limits)
         app.state.oidc = open_oidc(settings.auth)  # None unless ATLAS_AUTH_OIDC_JWKS is set
+        # Browser sessions beside the keys (atlas.auth.sessions); OIDC sign-in when configured.
+        app.state.sessions = open_sessions(app.state.keys, settings.store, settings.session)
+        app.state.oidc_signin = (
+            OidcSignIn(settings.auth, app.state.oidc) if settings.auth.browser_oidc else None
+        )
         app.state.extracts = open_jobs(settings)  # extract jobs: threads of this process
         try:
             yield
         finally:
             app.state.extracts.close()  # running jobs finish before the store closes
+            app.state.sessions.close()
             app.state.keys.close()
             app.state.store.close()
             app.state.audit.close()
@@ -98,6 +108,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(extracts.router)
     app.include_router(selection_router)
     app.include_router(inventory.router)  # staff only; others get the unknown-path 404
+    app.include_router(signin_router)  # browser sign-in pages and forms (not in the OpenAPI)
     # Styles, map script and the vendored Leaflet of the HTML pages: code, no data.
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     install_api_docs(app)
@@ -110,6 +121,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         JsonBodies, max_bytes=settings.bodies.max_bytes, max_depth=settings.bodies.max_depth
     )
+    app.add_middleware(SessionCookies)  # a dead session cookie is cleared on the answer
     app.add_middleware(SecurityHeaders)  # CSP, nosniff, Referrer-Policy, no framing
     app.add_middleware(TierCacheHeaders, public_max_age=settings.api.public_max_age)
     # Scheme, Host and client address settled before any route or limit reads them.

@@ -12,7 +12,9 @@ Routers take ONE dependency::
 public tier; ``Authorization: Bearer <API key>`` is the key's tier (``Bearer <JWT>`` the role's
 tier when OIDC is configured), and ``X-API-Key: <API key>`` is read exactly like it (clients that
 cannot set Authorization); both headers naming different credentials, several of one, or anything
-else is a 401, never a silent fallback to public. The principal is also left on
+else is a 401, never a silent fallback to public. Without either header, the browser's session
+cookie (``atlas.api.sessions``, the sign-in page) gives the principal its key or OIDC sign-in
+stood for, through the same path; a cookie naming no live session is public. The principal is also left on
 ``request.state.principal`` for the cache-headers middleware and the audit log.
 """
 
@@ -23,10 +25,11 @@ from typing import Annotated
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
+from atlas.api.sessions import session_principal
 from atlas.auth.keys import KeyRing
 from atlas.auth.oidc import looks_like_jwt
 from atlas.errors import Unauthorized
-from atlas.policy.tiers import ANONYMOUS, Principal
+from atlas.policy.tiers import Principal
 
 # Declares the scheme in the OpenAPI document; the header itself is parsed below, because
 # HTTPBearer(auto_error=False) answers None for "Basic …" or an empty header, which must be a 401.
@@ -57,9 +60,11 @@ def get_principal(
     _documented: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)] = None,
     _documented_header: Annotated[str | None, Security(api_key_header)] = None,
 ) -> Principal:
-    """The caller: ANONYMOUS without credentials, the key's principal, or Unauthorized (401)."""
+    """The caller: the key's (or token's) principal, else the session's, else ANONYMOUS; a bad
+    header is Unauthorized (401), a dead session cookie is ANONYMOUS."""
     token = credential(request)
-    principal = ANONYMOUS if token is None else _authenticate(request, token)
+    # A credential header wins over the browser's session cookie (atlas.api.sessions).
+    principal = session_principal(request) if token is None else _authenticate(request, token)
     request.state.principal = principal
     return principal
 

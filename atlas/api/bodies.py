@@ -23,6 +23,7 @@ import json
 import math
 from functools import partial
 from typing import Any
+from urllib.parse import parse_qsl
 
 import anyio
 import numpy as np
@@ -35,6 +36,10 @@ from atlas.errors import AtlasError, InvalidInput, PayloadTooLarge, UnsupportedM
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 STATE_KEY = "json_body"
+FORM_KEY = "form_body"
+# The HTML forms (atlas.api.routers.signin): urlencoded, never JSON; every other path takes JSON.
+FORM_PATHS = frozenset({"/signin", "/signin/oidc", "/signout"})
+_FORM_FIELDS = 16
 _OPEN = np.frombuffer(b"[{", dtype=np.uint8)
 _CLOSE = np.frombuffer(b"]}", dtype=np.uint8)
 
@@ -59,7 +64,12 @@ class JsonBodies:
         headers = Headers(scope=scope)
         try:
             body = await self._read(receive, headers)
-            if body.strip():
+            if body.strip() and scope["path"] in FORM_PATHS:
+                # The browser's sign-in forms post urlencoded text: parsed here, as bounded.
+                scope.setdefault("state", {})[FORM_KEY] = parse_form(
+                    body, headers.get("content-type")
+                )
+            elif body.strip():
                 check_media_type(headers.get("content-type"))
                 # Tens of milliseconds for a megabyte: off the event loop, as the handlers are.
                 value = await anyio.to_thread.run_sync(
@@ -124,6 +134,32 @@ def check_media_type(content_type: str | None) -> None:
         name, _, value = param.partition("=")
         if name.strip() == "charset" and value.strip().strip('"') not in ("utf-8", "utf8"):
             raise UnsupportedMediaType("a JSON body is UTF-8 (RFC 8259): charset must be utf-8")
+
+
+def parse_form(body: bytes, content_type: str | None) -> dict[str, str]:
+    """An ``application/x-www-form-urlencoded`` body: each field once (415/400 otherwise)."""
+    media = (content_type or "").split(";")[0].strip().lower()
+    if media != "application/x-www-form-urlencoded":
+        raise UnsupportedMediaType(
+            "a form posts application/x-www-form-urlencoded, not " + f"'{media[:60] or 'nothing'}'"
+        )
+    try:
+        pairs = parse_qsl(
+            body.decode("utf-8"), strict_parsing=True, max_num_fields=_FORM_FIELDS, errors="strict"
+        )
+    except (UnicodeDecodeError, ValueError):
+        raise InvalidInput("the form is not valid urlencoded UTF-8 text") from None
+    fields: dict[str, str] = {}
+    for name, value in pairs:
+        if name in fields:
+            raise InvalidInput(f"the form sends '{name[:40]}' twice")
+        fields[name] = value
+    return fields
+
+
+def form_body(request: Request) -> dict[str, str]:
+    """The request's form fields as :class:`JsonBodies` parsed them; ``{}`` when none."""
+    return request.scope.get("state", {}).get(FORM_KEY, {})
 
 
 def nesting_depth(body: bytes) -> int:

@@ -63,6 +63,22 @@ MESSAGES: dict[Lang, dict[str, str]] = {
         "request_id": "Identifiant de la requête",
         "json": "JSON",
         "footer": "Atlas des parcs d'activités et de l'attractivité du territoire",
+        # Sign-in (atlas.api.routers.signin) and the header's session indicator.
+        "signin": "Connexion",
+        "signin_intro": "Personnel de l'agglomération et partenaires : connectez-vous pour voir"
+        " les informations de votre niveau d'accès.",
+        "signin_key": "Avec une clé d'API",
+        "signin_key_label": "Clé d'API",
+        "signin_key_help": "La clé commence par atlas_ ; elle n'est pas conservée par le navigateur.",
+        "signin_submit": "Se connecter",
+        "signin_oidc": "Avec le compte de l'agglomération",
+        "signin_with": "Se connecter avec {provider}",
+        "signin_failed": "Connexion refusée",
+        "signed_in_as": "Connecté : {name} (niveau {tier})",
+        "signout": "Se déconnecter",
+        "tier_public": "public",
+        "tier_b2b": "partenaire",
+        "tier_internal": "interne",
     },
     Lang.EN: {
         "lang_name": "English",
@@ -100,6 +116,21 @@ MESSAGES: dict[Lang, dict[str, str]] = {
         "request_id": "Request id",
         "json": "JSON",
         "footer": "Atlas of the activity parks and attractiveness of the territory",
+        "signin": "Sign in",
+        "signin_intro": "Agglomeration staff and partners: sign in to see what your access level"
+        " allows.",
+        "signin_key": "With an API key",
+        "signin_key_label": "API key",
+        "signin_key_help": "The key starts with atlas_; the browser does not keep it.",
+        "signin_submit": "Sign in",
+        "signin_oidc": "With the agglomeration's account",
+        "signin_with": "Sign in with {provider}",
+        "signin_failed": "Sign-in refused",
+        "signed_in_as": "Signed in: {name} ({tier} tier)",
+        "signout": "Sign out",
+        "tier_public": "public",
+        "tier_b2b": "partner",
+        "tier_internal": "internal",
     },
 }
 _CRUMB_WORDS = {"collections", "items", "conformance", "queryables"}
@@ -142,6 +173,19 @@ class Page:
         path = request.url.path
         query = request.url.query
         self.url = f"{self.base}{path}" + (f"?{query}" if query else "")
+
+    @property
+    def session(self) -> Any:
+        """The browser's live session (``atlas.api.sessions``), None when signed out."""
+        return getattr(self.request.state, "session", None)
+
+    @property
+    def signin_url(self) -> str:
+        """The sign-in page, coming back to this page afterwards."""
+        path = self.request.url.path
+        query = self.request.url.query
+        here = path + (f"?{query}" if query else "")
+        return self.nav(with_params(f"{self.base}/signin", next=here))
 
     def t(self, key: str, **values: object) -> str:
         """The page text ``key`` in the page's language."""

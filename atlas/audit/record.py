@@ -9,7 +9,8 @@ from typing import Literal, Protocol
 
 from atlas.types import BBox
 
-AuditAction = Literal["read", "tile", "extract", "inventory"]
+# signin / signin_refused / signout: the browser sessions of atlas.api.signin (never the key).
+AuditAction = Literal["read", "tile", "extract", "inventory", "signin", "signin_refused", "signout"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -210,6 +210,12 @@ class KeyRing:
             raise Unauthorized(f"API key {record.key_id} is {state}")
         return Principal(tier=record.tier, key_id=record.key_id, name=record.name)
 
+    def is_active(self, key_id: str) -> bool:
+        """True when ``key_id`` names a key neither revoked nor expired (a session's check)."""
+        source = self.cache if self.cache is not None else self.backend
+        found = source.lookup(key_id) if _KEY_ID.match(key_id) else None
+        return found is not None and found[0].state(self._clock()) == "active"
+
     def close(self) -> None:
         """Stop the cache's watch and close the backend."""
         if self.cache is not None:

@@ -9,6 +9,7 @@ with the public key).
 
 from __future__ import annotations
 
+import hmac
 import logging
 from pathlib import Path
 from typing import Any
@@ -50,14 +51,20 @@ class OidcVerifier:
             except (OSError, ValueError, jwt.PyJWTError) as exc:
                 raise InvalidInput(f"ATLAS_AUTH_OIDC_JWKS: cannot read a JWKS ({exc})") from None
 
-    def authenticate(self, token: str) -> Principal:
-        """The caller a token stands for; Unauthorized when invalid, 503 when the JWKS is down."""
+    def authenticate(
+        self, token: str, *, audience: str | None = None, nonce: str | None = None
+    ) -> Principal:
+        """The caller a token stands for; Unauthorized when invalid, 503 when the JWKS is down.
+
+        An ID token (browser sign-in, ``oidc_signin``) names the client as ``audience`` and must
+        carry the ``nonce`` the sign-in sent (OpenID Connect Core 1.0, 3.1.3.7).
+        """
         try:
             claims = jwt.decode(
                 token,
                 self._signing_key(token),
                 algorithms=ALGORITHMS,
-                audience=self.audience,
+                audience=audience or self.audience,
                 issuer=self.issuer,
                 leeway=LEEWAY_S,
                 options={"require": ["exp", "iss", "aud", "sub"]},
@@ -67,6 +74,8 @@ class OidcVerifier:
             raise StoreUnavailable("the identity provider is unreachable, retry later") from None
         except jwt.PyJWTError as exc:
             raise Unauthorized(f"invalid token: {str(exc)[:120]}") from None
+        if nonce is not None and not hmac.compare_digest(str(claims.get("nonce", "")), nonce):
+            raise Unauthorized("invalid token: the nonce does not match this sign-in")
         tier = self._tier(claims)
         subject = str(claims["sub"])[:120]
         name = str(claims.get("preferred_username") or subject)[:200]
