@@ -41,9 +41,10 @@ def features_json(features: list[Feature], crs: ApiCRS) -> list[str]:
     """
     geometries = many_from_storage(np.array([f.geometry for f in features], dtype=object), crs)
     texts = shapely.to_geojson(_finite_or_none(geometries))
+    empty = shapely.is_empty(geometries)  # False for None
     out = []
-    for feature, geometry, text in zip(features, geometries, texts, strict=True):
-        if geometry is not None and shapely.is_empty(geometry):
+    for feature, geometry, text, is_empty in zip(features, geometries, texts, empty, strict=True):
+        if is_empty:
             text = json.dumps(mapping(geometry))  # GEOS writes an empty polygon as [[]]
         fid = json.dumps(feature.id, ensure_ascii=False)
         properties = dumps(feature.properties)

@@ -108,6 +108,7 @@ class EmbeddedStore:
         self._served = Catalog(self.root)
         self._served.adopt_legacy(keep=KEEP_VERSIONS)
         self._aliases: set[str] = set()  # versions attached to the connection
+        self._metas: dict[tuple[str, int], dict[str, Any]] = {}  # (collection, version) -> meta
         self._lock = threading.Lock()
 
     # -- reading -------------------------------------------------------------------------
@@ -297,7 +298,13 @@ class EmbeddedStore:
         version = self._read_pointer(collection_id)
         if version is None:
             raise EmptyCollection(collection_id)
-        return json.loads((self.root / collection_id / f"v{version}.json").read_text())
+        # A version's metadata never changes once it is served: read each file once.
+        key = (collection_id, version)
+        meta = self._metas.get(key)
+        if meta is None:
+            meta = json.loads((self.root / collection_id / f"v{version}.json").read_text())
+            self._metas[key] = meta
+        return meta
 
     def _table(self, collection_id: str) -> str:
         """The current version's table, attached on first use (the catalog read is cached)."""
