@@ -18,6 +18,7 @@ from atlas.audit.cli import audit_app
 from atlas.auth.cli import keys_app
 from atlas.errors import AtlasError, ValidationFailed
 from atlas.inventory.cli import inventory_app
+from atlas.maps.cli import maps_app
 from atlas.settings import Settings
 from atlas.tiles.cli import tiles_app
 from atlas.tiles.export_cli import export_app
@@ -34,6 +35,7 @@ app.add_typer(audit_app)
 app.add_typer(inventory_app)
 app.add_typer(tiles_app)
 app.add_typer(export_app)
+app.add_typer(maps_app)
 
 
 def _settings() -> Settings:

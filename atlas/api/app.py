@@ -21,6 +21,7 @@ from atlas.api.openapi import install_api_docs
 from atlas.api.request_ids import RequestIds
 from atlas.api.routers import collections, extracts, inventory, items, landing, tiles, tilesets
 from atlas.api.routers.map_tiles import router as map_tiles_router
+from atlas.api.routers.maps import router as maps_router
 from atlas.api.routers.pmtiles import router as pmtiles_router
 from atlas.api.routers.selection import router as selection_router
 from atlas.api.routers.signin import router as signin_router
@@ -32,6 +33,7 @@ from atlas.auth.oidc import open_oidc
 from atlas.auth.oidc_signin import OidcSignIn
 from atlas.auth.sessions import open_sessions
 from atlas.extracts.jobs import open_jobs
+from atlas.maps.service import MapCache
 from atlas.policy.gate import Policy
 from atlas.policy.reading import Paging
 from atlas.policy.tiles import TileBudget
@@ -71,6 +73,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.map_tiles = MapTiles(
             TileCache(memory_bytes=settings.tiles.cache_bytes, directory=settings.tiles.cache_dir)
         )
+        # Rendered map pages, keyed by tier, language and the versions they read.
+        app.state.maps = MapCache(settings.maps.maps_cache_entries)
         app.state.keys = open_keyring(settings.store, settings.auth, cached=True)  # in memory
         app.state.limiter = RateLimiter(settings.limits)
         app.state.oidc = open_oidc(settings.auth)  # None unless ATLAS_AUTH_OIDC_JWKS is set
@@ -104,6 +108,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(tiles.router)
     app.include_router(tilesets.router)  # the tier's multi-layer tileset and styles
     app.include_router(map_tiles_router)  # raster map tiles, legends, point values
+    app.include_router(maps_router)  # /maps/{tier}: a tier's map, to callers holding it
     app.include_router(pmtiles_router)  # the exported PMTiles archives, with byte ranges
     app.include_router(extracts.router)
     app.include_router(selection_router)

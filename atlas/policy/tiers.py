@@ -18,6 +18,13 @@ class Tier(enum.StrEnum):
     INTERNAL = "internal"
 
 
+def holds(held: Tier, wanted: Tier) -> bool:
+    """Whether a caller of tier ``held`` may have what tier ``wanted`` gets (the same or a less
+    trusted tier: staff hold b2b and public, partners public)."""
+    order = list(Tier)  # declared from the least to the most trusted
+    return order.index(wanted) <= order.index(held)
+
+
 @dataclass(frozen=True, slots=True)
 class Principal:
     """Who is calling: the tier, and for an API key its id and name (for the audit log)."""
