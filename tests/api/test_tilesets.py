@@ -14,11 +14,14 @@ import mapbox_vector_tile
 import morecantile
 import pytest
 import shapely
+from fastapi.testclient import TestClient
 
-from atlas.api.routers.tiles import DROPPED_HEADER, IMMUTABLE
+from atlas.api.app import create_app
+from atlas.api.routers.tiles import DROPPED_HEADER, FEATURES_HEADER, IMMUTABLE
 from atlas.layers import vector_layers
 from atlas.policy.tiers import Tier
 from atlas.query.grids import LAMBERT_93, grids
+from atlas.settings import TileSettings
 from tests.api.conftest import Served
 
 TMS = morecantile.tms.get("WebMercatorQuad")
@@ -248,3 +251,23 @@ def test_gdal_s_mvt_driver_reads_our_multi_layer_tile(served, tmp_path):
         cid: len(layer["features"]) for cid, layer in layers.items()
     }
     assert 'EPSG",3857' in run.stdout.replace(" ", "") or "Pseudo-Mercator" in run.stdout
+
+
+def test_a_multi_layer_tile_stays_within_one_tile_budget(served):
+    # Each layer gets its share: the whole tile keeps the budget of one tile.
+    budget = TileSettings(max_features=60, max_bytes=10_000)
+    app = create_app(served.settings.model_copy(update={"tiles": budget}))
+    t = _sites_tile(served, 14)
+    url = f"/tiles/WebMercatorQuad/14/{t.x}/{t.y}"
+    roomy = _decode(served.get(Tier.INTERNAL, url))
+    with TestClient(app) as client:
+        _, key = app.state.keys.create(tier=Tier.INTERNAL, name="tight tileset")
+        response = client.get(url, headers={"Authorization": f"Bearer {key}"})
+    layers = _decode(response)
+    assert len(response.content) <= budget.max_bytes
+    kept = sum(len(layer["features"]) for layer in layers.values())
+    assert kept == int(response.headers[FEATURES_HEADER]) <= budget.max_features
+    assert int(response.headers[DROPPED_HEADER]) > 0  # the roomy tile held more
+    assert kept + int(response.headers[DROPPED_HEADER]) == sum(
+        len(layer["features"]) for layer in roomy.values()
+    )
