@@ -56,7 +56,7 @@ CRS_URIS = [
     "EPSG:9999",
 ]
 KNOWN_PATH_PARAMETERS = {
-    "collectionId", "featureId", "tileMatrixSetId", "z", "x", "y", "jobId", "archive"
+    "collectionId", "featureId", "tileMatrixSetId", "z", "x", "y", "jobId", "archive", "styleId"
 }  # fmt: skip
 # A PMTiles archive name (/pmtiles/{archive}); the served demo exports none, so a 404.
 ARCHIVE = "atlas-public-20261206-000000000000.pmtiles"
@@ -202,6 +202,7 @@ def requests(draw, endpoints, ids_by_collection, job_ids=("0" * 32,)) -> tuple[s
         "y": str(tile.y),
         "jobId": draw(st.sampled_from(list(job_ids))),
         "archive": draw(st.sampled_from([ARCHIVE, "..%2Fkeys.sqlite", "x.pmtiles"])),
+        "styleId": draw(st.sampled_from(["atlas", "atlas", "nope"])),
     }
     url = re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], path)
     params = {}
@@ -405,6 +406,7 @@ def test_every_endpoint_and_collection(served, tier: Tier) -> None:
     values = {"tileMatrixSetId": "WebMercatorQuad", "z": "12", "x": str(tile.x), "y": str(tile.y)}
     values["jobId"] = _job_ids(served, tier)[1]  # another tier's extract job: a 404
     values["archive"] = ARCHIVE
+    values["styleId"] = "atlas"
     seen_ok = 0
     for path, query_names in endpoints:
         # The same again as HTML pages where the endpoint has them.
