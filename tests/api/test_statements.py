@@ -177,3 +177,29 @@ def test_the_counter_sees_statements(warm):
             assert warm.get(Tier.B2B, url).json()["numberReturned"] > 0
     assert len(seen) == 2, seen
     assert "plots" in seen[0] and "sites" in seen[1]
+
+
+def _tile_over_parcels(warm, zoom: int) -> tuple[int, int]:
+    """x, y of the zoom-``zoom`` Web Mercator tile at the middle of the parcels' extent."""
+    import morecantile
+
+    west, south, east, north = warm.get(Tier.B2B, "/collections/parcels").json()["extent"][
+        "spatial"
+    ]["bbox"][0]
+    tile = morecantile.tms.get("WebMercatorQuad").tile((west + east) / 2, (south + north) / 2, zoom)
+    return tile.x, tile.y
+
+
+@pytest.mark.parametrize("zoom", [14, 15])
+def test_a_tile_is_one_statement_then_none(warm, zoom):
+    x, y = _tile_over_parcels(warm, zoom)
+    url = f"/collections/parcels/tiles/WebMercatorQuad/{zoom}/{x}/{y}"
+    seen = _count(warm, url)
+    assert len(seen) == 1, seen
+    assert "parcels" in seen[0]
+    assert _count(warm, url) == []  # the same tile again: from the cache
+
+
+def test_a_tile_out_of_the_grid_reads_nothing(warm):
+    assert _count(warm, "/collections/parcels/tiles/WebMercatorQuad/14/99999/1", status=400) == []
+    assert _count(warm, "/collections/parcels/tiles/NoSuchGrid/14/1/1", status=404) == []
