@@ -67,6 +67,7 @@ class Server:
     name: str
     items: str
     headers: dict[str, str]
+    pid: int = 0  # the server's main process (its workers are its children)
 
     @property
     def base(self) -> str:
@@ -125,6 +126,8 @@ def main() -> None:
         results = _measure(servers, requests, returned, args)
         print(load_average())
         _print(results)
+        for server in servers:
+            print(f"{server.name}: {_tree_rss_mb(server.pid):,.0f} MB resident (all its processes)")
 
 
 def _arguments() -> argparse.Namespace:
@@ -172,13 +175,14 @@ def _atlas(kind: str, settings: Settings, tmp: Path, workers: int) -> Iterator[S
         env | {"ATLAS_LOG_LEVEL": "warning", "ATLAS_ACCESS_LOG": "false"},
         tmp,
         port,
-    ) as base:
+    ) as (base, pid, started):
         server = Server(
             f"atlas-{kind}",
             f"{base}/collections/{COLLECTION}/items",
             {"Authorization": f"Bearer {key}"},
+            pid,
         )
-        _wait_ready(server)
+        _wait_ready(server, started)
         yield server
 
 
@@ -206,19 +210,21 @@ def _tipg(settings: Settings, tmp: Path, workers: int) -> Iterator[list[Server]]
     port = _free_port()
     uvicorn = ["-m", "uvicorn", "tipg.main:app", "--host", "127.0.0.1", "--port", str(port)]
     uvicorn += ["--workers", str(workers), "--no-access-log", "--log-level", "warning"]
-    with _process("tipg", uvicorn, env, tmp, port) as base:
-        server = Server("tipg", f"{base}/collections/{schema}.{COLLECTION}/items", {})
-        _wait_ready(server)
+    with _process("tipg", uvicorn, env, tmp, port) as (base, pid, started):
+        server = Server("tipg", f"{base}/collections/{schema}.{COLLECTION}/items", {}, pid)
+        _wait_ready(server, started)
         yield [server]
 
 
 @contextmanager
 def _process(
     name: str, args: list[str], env: dict[str, str], tmp: Path, port: int
-) -> Iterator[str]:
-    """A Python server process on ``port`` (its log in ``tmp``); stopped on the way out."""
+) -> Iterator[tuple[str, int, float]]:
+    """A Python server process on ``port`` (its log in ``tmp``): its URL, pid and launch time
+    (``time.monotonic``); stopped on the way out."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith(_SERVER_ENV_PREFIXES)}
     log = (tmp / f"{name}.log").open("wb")
+    started = time.monotonic()
     process = subprocess.Popen(
         [sys.executable, *args],
         env=clean | env,
@@ -227,7 +233,7 @@ def _process(
         stderr=subprocess.STDOUT,
     )
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{port}", process.pid, started
     except BaseException:
         log.flush()
         tail = (tmp / f"{name}.log").read_text(errors="replace")[-2000:]
@@ -243,14 +249,40 @@ def _process(
         log.close()
 
 
+def _tree_rss_mb(pid: int) -> float:
+    """Resident memory of ``pid`` and its descendants, MB (from /proc)."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(stat.parent.name)] = int(fields[1])
+    tree, grew = {pid}, True
+    while grew:
+        more = {child for child, parent in parents.items() if parent in tree} - tree
+        tree |= more
+        grew = bool(more)
+    total_kb = 0
+    for member in tree:
+        try:
+            status = Path(f"/proc/{member}/status").read_text()
+        except OSError:
+            continue
+        found = [line for line in status.splitlines() if line.startswith("VmRSS:")]
+        total_kb += int(found[0].split()[1]) if found else 0
+    return total_kb / 1024
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 
 
-def _wait_ready(server: Server) -> None:
-    """Return when the items endpoint answers 200; fail after STARTUP_TIMEOUT_S."""
+def _wait_ready(server: Server, started: float) -> None:
+    """Return when the items endpoint answers 200 (saying how long after launch); fail after
+    STARTUP_TIMEOUT_S."""
     deadline = time.monotonic() + STARTUP_TIMEOUT_S
     last = "no answer"
     while time.monotonic() < deadline:
@@ -259,6 +291,9 @@ def _wait_ready(server: Server) -> None:
                 server.items, params={"limit": "1"}, headers=server.headers, timeout=10
             )
             if response.status_code == 200:
+                print(
+                    f"{server.name}: first answer {time.monotonic() - started:.1f} s after launch"
+                )
                 return
             last = f"HTTP {response.status_code}: {response.text[:200]}"
         except httpx.TransportError as exc:
