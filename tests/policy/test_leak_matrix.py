@@ -33,6 +33,7 @@ from pyproj import Transformer
 from atlas.api.app import create_app
 from atlas.layers import catalog, vector_layers
 from atlas.policy.tiers import Tier
+from tests.maps import embedded
 from tests.policy import html_text
 from tests.policy.oracle import (
     FORGED_HOSTS,
@@ -56,7 +57,8 @@ CRS_URIS = [
     "EPSG:9999",
 ]
 KNOWN_PATH_PARAMETERS = {
-    "collectionId", "featureId", "tileMatrixSetId", "z", "x", "y", "jobId", "archive", "styleId"
+    "collectionId", "featureId", "tileMatrixSetId", "z", "x", "y", "jobId", "archive", "styleId",
+    "tier",
 }  # fmt: skip
 # A PMTiles archive name (/pmtiles/{archive}); the served demo exports none, so a 404.
 ARCHIVE = "atlas-public-20261206-000000000000.pmtiles"
@@ -203,6 +205,7 @@ def requests(draw, endpoints, ids_by_collection, job_ids=("0" * 32,)) -> tuple[s
         "jobId": draw(st.sampled_from(list(job_ids))),
         "archive": draw(st.sampled_from([ARCHIVE, "..%2Fkeys.sqlite", "x.pmtiles"])),
         "styleId": draw(st.sampled_from(["atlas", "atlas", "nope"])),
+        "tier": draw(st.sampled_from([t.value for t in Tier] + ["nope"])),  # /maps/{tier}
     }
     url = re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], path)
     params = {}
@@ -406,6 +409,7 @@ def test_every_endpoint_and_collection(served, tier: Tier) -> None:
     values = {"tileMatrixSetId": "WebMercatorQuad", "z": "12", "x": str(tile.x), "y": str(tile.y)}
     values["jobId"] = _job_ids(served, tier)[1]  # another tier's extract job: a 404
     values["archive"] = ARCHIVE
+    values["tier"] = tier.value  # the caller's own map (the others: test_maps_hold_nothing…)
     values["styleId"] = "atlas"
     seen_ok = 0
     for path, query_names in endpoints:
@@ -525,6 +529,7 @@ def _forged_requests(served, tier: Tier) -> Iterator[tuple[str, dict[str, str]]]
         "y": str(tile.y),
         "featureId": site["features"][0]["id"],
         "jobId": _job_ids(served, tier)[0],  # the tier's own job: its links too
+        "styleId": "atlas",
     }
     for path, query_names in endpoints:
         collections = ["activity-sites", UNKNOWN_COLLECTION] if "{collectionId}" in path else ["-"]
@@ -604,3 +609,52 @@ def test_the_openapi_document_names_nothing_hidden(served, tier: Tier) -> None:
     for path, _ in get_endpoints(json.dumps(document)):
         if "{" not in path:
             assert served.get(tier, path).status_code != 404, path
+
+
+# The map pages (/maps/{tier}) write their data into folium's inline scripts, which the generic
+# checks above read as one string: they are parsed here instead (tests/maps/embedded.py).
+MAP_GEOMETRIES = {"Point", "MultiPoint", "Polygon", "MultiPolygon"}  # no line: pipes are lines
+
+
+@pytest.mark.parametrize("caller", list(Tier), ids=lambda t: t.value)
+def test_maps_hold_nothing_the_tier_may_not_see(served, caller: Tier) -> None:
+    """Each map a caller may open: no hidden field or value, no pipe, no hidden collection's URL."""
+    secrets = _secrets(tuple(sorted(served.sources.items())))
+    opened = 0
+    for tier in Tier:
+        for lang in ("fr", "en"):
+            response = served.get(caller, f"/maps/{tier.value}", params={"lang": lang})
+            if response.status_code == 404:
+                assert list(Tier).index(tier) > list(Tier).index(caller)
+                continue
+            opened += 1
+            _check_map(response.text, tier, secrets)
+    assert opened == 2 * (list(Tier).index(caller) + 1)
+
+
+def _check_map(page: str, tier: Tier, secrets: Secrets) -> None:
+    documents = embedded.geojson_documents(page)
+    assert documents, "the map embeds its small layers"
+    assert not embedded.property_keys(page) & HIDDEN_FIELDS[tier]
+    values = json.dumps([documents, embedded.marker_rows(page)], ensure_ascii=False)
+    for value in secrets.forbidden_strings(tier):
+        assert json.dumps(value, ensure_ascii=False) not in values, f"{tier} map has {value!r}"
+        assert value not in page, f"{tier} map has {value!r}"
+    for document in documents:
+        kinds = {f["geometry"]["type"] for f in document["features"]}
+        assert kinds <= MAP_GEOMETRIES, kinds
+    for hidden in HIDDEN_COLLECTIONS[tier]:
+        assert f"/collections/{hidden}/" not in page, f"{tier} map reads {hidden}"
+    for field in HIDDEN_FIELDS[tier]:  # as a key or a property access in the map's scripts
+        for quoted in (f'"{field}"', f"'{field}'", f"p.{field}", f"properties.{field}"):
+            assert quoted not in page, f"{tier} map names {field}"
+
+
+def test_the_map_check_sees_a_leak(served) -> None:
+    """The staff's map checked as if the public had it: the check must fail (it can)."""
+    secrets = _secrets(tuple(sorted(served.sources.items())))
+    page = served.get(Tier.INTERNAL, "/maps/internal").text
+    with pytest.raises(AssertionError):
+        _check_map(page, Tier.PUBLIC, secrets)
+    with pytest.raises(AssertionError):
+        _check_map(page, Tier.B2B, secrets)
