@@ -47,7 +47,8 @@ def script_hashes(html: str) -> list[str]:
 
 
 def csp(html: str, basemap_url: str | None = None) -> str:
-    """The page's policy: this origin, and its own inline scripts by hash."""
+    """The page's policy: the API pages' (atlas.api.security_headers.PAGE_CSP), with its own
+    inline scripts by hash (and the operator's tile server's images when set)."""
     images = "'self' data:"
     if basemap_url:
         parts = urlsplit(basemap_url)
@@ -55,7 +56,7 @@ def csp(html: str, basemap_url: str | None = None) -> str:
     scripts = " ".join(["'self'", *dict.fromkeys(script_hashes(html))])
     return (
         f"default-src 'self'; script-src {scripts}; style-src 'self' 'unsafe-inline'; "
-        f"img-src {images}; font-src 'self'; connect-src 'self'; worker-src 'self'; "
+        f"img-src {images}; font-src 'self'; connect-src 'self'; "
         "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
     )
 
