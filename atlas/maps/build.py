@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 
 import folium
-from branca.element import Element, MacroElement
+from branca.element import Element, Figure, MacroElement
 from folium import plugins
 from folium.template import Template
 
@@ -67,6 +67,8 @@ def _centre(sites: folium.GeoJson | None) -> tuple[float, float]:
     if sites is None:
         return FALLBACK_CENTRE
     (south, west), (north, east) = sites.get_bounds()
+    if south is None or west is None or north is None or east is None:
+        return FALLBACK_CENTRE
     return ((south + north) / 2, (west + east) / 2)
 
 
@@ -101,7 +103,7 @@ def _overlays(m: folium.Map, ctx: MapContext, sites: folium.GeoJson | None) -> N
             continue
         layer.add_to(m)
         labels = getattr(layer, "atlas_labels", None)
-        if labels:
+        if labels and isinstance(layer, plugins.VectorGridProtobuf):
             TilePopups(layer, labels).add_to(m)
 
 
@@ -136,7 +138,9 @@ def build_map(ctx: MapContext) -> folium.Map:
     _overlays(m, ctx, sites)
     _search(m, ctx, communes, sites)
     folium.LayerControl(collapsed=False).add_to(m)
-    m.get_root().html.add_child(Element(legend(ctx)))
-    m.get_root().header.add_child(Element(f"<title>{text('title', ctx.lang)}</title>"))
-    vendor_all(m.get_root())
+    root = m.get_root()
+    assert isinstance(root, Figure)  # a Map's root is the Figure folium made for it
+    root.html.add_child(Element(legend(ctx)))
+    root.header.add_child(Element(f"<title>{text('title', ctx.lang)}</title>"))
+    vendor_all(root)
     return m
