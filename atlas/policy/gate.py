@@ -464,6 +464,11 @@ class Gate:
         parts = (["geometry"] if view.audited_geometry else []) + read
         return "fields: " + ", ".join(parts) if parts else ""
 
+    def audit_session(self, action: AuditAction, detail: str) -> None:
+        """Record a browser sign-in, refused sign-in or sign-out of this gate's principal
+        (``atlas.api.routers.signin``; ``detail`` never holds a key or a token)."""
+        self._record(action, "session", 0, None, detail)
+
     def _record(
         self, action: AuditAction, collection_id: str, count: int, area: str | None, detail: str
     ) -> None:

@@ -10,7 +10,6 @@ or a token. These are pages for people, not API operations: they stay out of the
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from typing import Any
 
@@ -39,11 +38,11 @@ from atlas.api.sessions import (
     session_principal,
     set_cookie,
 )
-from atlas.audit.record import AuditAction, AuditRecord
+from atlas.audit.record import AuditAction
 from atlas.auth.oidc_signin import OidcSignIn, Pending
 from atlas.auth.sessions import SessionKind
 from atlas.errors import NotFound, Unauthorized
-from atlas.policy.tiers import ANONYMOUS, Principal
+from atlas.policy.tiers import ANONYMOUS, Principal, Tier
 
 log = logging.getLogger("atlas.api")
 
@@ -57,19 +56,9 @@ def _oidc(request: Request) -> OidcSignIn | None:
 
 
 def _audit(request: Request, action: AuditAction, who: Principal | str, detail: str) -> None:
-    principal = who if isinstance(who, Principal) else None
-    request.app.state.audit.append(
-        AuditRecord(
-            at=dt.datetime.now(dt.UTC),
-            who=principal.who if principal else f"client {who}",
-            tier=principal.tier.value if principal else "public",
-            action=action,
-            collection_id="session",
-            feature_count=0,
-            request_id=request_id(request),
-            detail=detail,
-        )
-    )
+    # Through the gate, the log's one writer; a refused caller is named by its address.
+    principal = who if isinstance(who, Principal) else Principal(Tier.PUBLIC, name=f"client {who}")
+    request.app.state.policy.gate(principal, request_id(request)).audit_session(action, detail)
 
 
 def _page(
