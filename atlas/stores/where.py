@@ -107,6 +107,8 @@ class Where:
     # A spatial criterion (bbox, intersects, within distance) is one of the top-level terms:
     # the spatial index can find the candidates before anything else is read.
     spatial: bool = False
+    # The smallest box holding every match a spatial criterion allows (None: no such criterion).
+    bounds: tuple[float, float, float, float] | None = None
 
 
 @dataclass(slots=True)
@@ -123,6 +125,10 @@ class WhereBuilder:
     # predicate on the same column makes it scan the table (200,000 parcels, a 1 km box:
     # 12 ms with one ST_Intersects, 94 ms with two).
     index_in_predicate: bool = False
+    # The table holds each row's bounding box as four numbers (``BOX_COLUMNS``, the embedded
+    # store's versions): spatial criteria become number comparisons the scan filters in bulk,
+    # and the exact predicate runs only where the box alone cannot decide (see ``_boxed``).
+    box_columns: bool = False
     _params: list[Any] = field(default_factory=list)
     _specs: dict[str, FieldSpec] = field(default_factory=dict)
 
@@ -146,10 +152,12 @@ class WhereBuilder:
             parts.append(self._predicate("intersects", query.intersects))
         if query.within_distance is not None:
             parts.append(self._within_distance(*query.within_distance))
-        spatial = not (query.bbox is None and query.intersects is None)
-        spatial = spatial or query.within_distance is not None
+        bounds = criteria_bounds(query)
         return Where(
-            sql=" AND ".join(parts) if parts else "TRUE", params=self._params, spatial=spatial
+            sql=" AND ".join(parts) if parts else "TRUE",
+            params=self._params,
+            spatial=bounds is not None,
+            bounds=bounds,
         )
 
     def build_filter(self, expression: Expression | None) -> Where:
@@ -230,6 +238,9 @@ class WhereBuilder:
         # Parameters are positional in DuckDB: build the SQL text left to right.
         if op == "disjoint":  # no bounding-box shortcut for what lies outside
             return f"{_SPATIAL_SQL[op]}(geom, {self._geometry(geometry)})"
+        if self.box_columns:
+            inside = inner_box(geometry) if op == "intersects" else None
+            return self._boxed(geometry.bounds, inside, lambda: self._exact(op, geometry))
         if self.index_in_predicate:
             return f"{_SPATIAL_SQL[op]}(geom, {self._geometry(geometry)})"
         # Every other predicate implies that the bounding boxes meet: ``&&`` uses the index.
@@ -238,14 +249,52 @@ class WhereBuilder:
 
     def _within_distance(self, geometry: shapely.Geometry, distance: float) -> str:
         xmin, ymin, xmax, ymax = geometry.bounds
+        if self.box_columns:
+            outer = (xmin - distance, ymin - distance, xmax + distance, ymax + distance)
+            return self._boxed(outer, None, lambda: self._dwithin(geometry, distance))
         box = self._box_test(xmin - distance, ymin - distance, xmax + distance, ymax + distance)
         target = self._geometry(geometry)
         return f"{box} AND ST_DWithin(geom, {target}, {self._param(float(distance))})"
 
     # -- pieces --------------------------------------------------------------------------
 
+    def _exact(self, op: str, geometry: shapely.Geometry) -> str:
+        return f"{_SPATIAL_SQL[op]}(geom, {self._geometry(geometry)})"
+
+    def _dwithin(self, geometry: shapely.Geometry, distance: float) -> str:
+        return f"ST_DWithin(geom, {self._geometry(geometry)}, {self._param(float(distance))})"
+
+    def _boxed(self, outer: Box, inner: Box | None, exact: Callable[[], str]) -> str:
+        """Rows whose box meets ``outer``; of those, every row whose box lies within ``inner``
+        (a box inside the area: such a row meets the area, no geometry read), and the others
+        by the ``exact`` predicate. On 200,000 parcels and a CRS84 box's outline, ~20 ms against
+        45-110 ms through DuckDB's R-tree, whose rows are fetched one by one."""
+        # Markers are positional in DuckDB: parameters are added in the order of the text.
+        xmin, ymin, xmax, ymax = outer
+        meets = self._box_terms(
+            ("bbox_xmax >=", xmin),
+            ("bbox_xmin <=", xmax),
+            ("bbox_ymax >=", ymin),
+            ("bbox_ymin <=", ymax),
+        )
+        if inner is None:
+            return f"({meets} AND {exact()})"
+        ixmin, iymin, ixmax, iymax = inner
+        within = self._box_terms(
+            ("bbox_xmin >=", ixmin),
+            ("bbox_xmax <=", ixmax),
+            ("bbox_ymin >=", iymin),
+            ("bbox_ymax <=", iymax),
+        )
+        return f"({meets} AND (({within}) OR {exact()}))"
+
+    def _box_terms(self, *terms: tuple[str, float]) -> str:
+        return " AND ".join(f"{left} {self._param(float(value))}" for left, value in terms)
+
     def _in_box(self, box: tuple[float, float, float, float]) -> str:
         """Features intersecting an axis-aligned box, through the spatial index."""
+        if self.box_columns:
+            return self._boxed(box, box, lambda: f"ST_Intersects(geom, {self._envelope(*box)})")
         if self.index_in_predicate:
             return f"ST_Intersects(geom, {self._envelope(*box)})"
         return f"{self._box_test(*box)} AND ST_Intersects(geom, {self._envelope(*box)})"
@@ -305,6 +354,44 @@ _COMPILERS: dict[type, Callable[[WhereBuilder, Any], str]] = {
     IsNull: WhereBuilder._is_null,
     SpatialPredicate: WhereBuilder._spatial,
 }
+
+
+Box = tuple[float, float, float, float]
+BOX_COLUMNS = ("bbox_xmin", "bbox_ymin", "bbox_xmax", "bbox_ymax")
+
+
+def criteria_bounds(query: FeatureQuery) -> Box | None:
+    """The smallest of the boxes the query's spatial criteria confine matches to, or None."""
+    boxes = []
+    if query.bbox is not None:
+        boxes.append(query.bbox.as_tuple())
+    if query.intersects is not None:
+        boxes.append(tuple(query.intersects.bounds))
+    if query.within_distance is not None:
+        geometry, distance = query.within_distance
+        xmin, ymin, xmax, ymax = geometry.bounds
+        boxes.append((xmin - distance, ymin - distance, xmax + distance, ymax + distance))
+    if not boxes:
+        return None
+    return min(boxes, key=lambda b: (b[2] - b[0]) * (b[3] - b[1]))
+
+
+def inner_box(geometry: shapely.Geometry) -> Box | None:
+    """An axis-aligned box inside a polygon (for a CRS84 box's Lambert-93 outline: nearly the
+    whole of it), or None when none is found simply."""
+    if not isinstance(geometry, shapely.Polygon) or geometry.interiors or geometry.is_empty:
+        return None
+    points = shapely.get_coordinates(geometry.exterior)
+    cx, cy = points.mean(axis=0)
+    xs, ys = points[:, 0], points[:, 1]
+    left, right, below, above = xs[xs < cx], xs[xs > cx], ys[ys < cy], ys[ys > cy]
+    if not (left.size and right.size and below.size and above.size):
+        return None
+    # The innermost vertex on each side: for a convex outline, a box that fits.
+    box = (float(left.max()), float(below.max()), float(right.min()), float(above.min()))
+    if box[0] < box[2] and box[1] < box[3] and geometry.contains(shapely.box(*box)):
+        return box
+    return None
 
 
 def order_by(sortby: Sequence[SortKey]) -> str:
