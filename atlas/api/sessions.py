@@ -115,9 +115,10 @@ def check_token(expected: str | None, given: str | None) -> None:
 def check_origin(request: Request) -> None:
     """Forbidden unless the browser says the form was posted from this origin.
 
-    ``Origin`` must be ours. Pages are served with ``Referrer-Policy: no-referrer``, under which
-    browsers send ``Origin: null`` on a POST (Fetch, "serializing a request origin"); then the
-    ``Sec-Fetch-Site`` header, which the page cannot set or change, must say ``same-origin``.
+    ``Origin`` must be ours. Under ``Referrer-Policy: no-referrer`` (the header of every answer)
+    browsers send ``Origin: null`` on a POST (Fetch, "serializing a request origin"), which is why
+    the pages' ``<meta name="referrer">`` says ``same-origin``; should a browser still send
+    ``null``, the ``Sec-Fetch-Site`` header, which no page can set, must say ``same-origin``.
     A request with neither proves nothing and is refused.
     """
     parts = urlsplit(base_url(request))

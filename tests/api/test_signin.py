@@ -88,6 +88,8 @@ def test_a_key_signs_in_and_the_session_is_its_tier(served) -> None:
     page = client.get(PLOTS, params={"limit": 20}, headers={"Accept": BROWSER})
     assert page.status_code == 200 and B2B_FIELD in page.text
     assert 'data-tier="b2b"' in page.text and "/signout" in page.text
+    # Chromium 'headless' posts 'Origin: null' under no-referrer, our origin under this meta.
+    assert '<meta name="referrer" content="same-origin">' in page.text
     assert page.headers["Cache-Control"] == "private, no-store"
     # The public, with no cookie: neither the field nor the indicator.
     public = browser(served).get(PLOTS, params={"limit": 20}, headers={"Accept": BROWSER})
