@@ -2,8 +2,9 @@
 
 A response depends on who asks (the tier policy filters collections, fields and rows), so:
 
-- ``Vary: Authorization, X-API-Key`` always (a key may come in either header, ``atlas.api.auth``):
-  a cache must never hand one caller's response to another;
+- ``Vary: Authorization, X-API-Key, Cookie`` always (a key may come in either header,
+  ``atlas.api.auth``, and a browser's session in its cookie, ``atlas.api.sessions``): a cache
+  must never hand one caller's response to another;
 - a caller with credentials in either header (b2b, internal, or a 401 for a bad key) gets
   ``Cache-Control: private, no-store``, whatever the route set: nothing of theirs is kept by a
   shared cache or the browser (RFC 9111 section 5.2.2.5);
@@ -21,6 +22,9 @@ from atlas.policy.tiers import Tier
 
 PRIVATE = "private, no-store"
 CREDENTIAL_HEADERS = ("Authorization", "X-API-Key")
+# The session cookie also decides who asks; a cookie alone does not make an answer private (it
+# may name no session: public), the principal it gave does.
+VARY_HEADERS = (*CREDENTIAL_HEADERS, "Cookie")
 _CACHEABLE_STATUS = {200, 203, 204, 206, 300, 301, 304, 308, 404, 410}
 
 
@@ -29,7 +33,7 @@ def _vary_authorization(headers: MutableHeaders) -> None:
     if "*" in vary:
         return
     present = {v.lower() for v in vary}
-    missing = [name for name in CREDENTIAL_HEADERS if name.lower() not in present]
+    missing = [name for name in VARY_HEADERS if name.lower() not in present]
     if missing:
         headers["Vary"] = ", ".join([*vary, *missing])
 

@@ -16,7 +16,7 @@ from atlas.settings import Settings, StoreSettings
 from tests.auth.fixtures import BACKENDS, drop_keys, key_settings
 
 PUBLIC_LIMIT = 5
-VARY = "Authorization, X-API-Key"  # a key may come in either header
+VARY = "Authorization, X-API-Key, Cookie"  # a key in either header, a session in its cookie
 
 
 def build_app(settings: Settings) -> FastAPI:
