@@ -4,6 +4,7 @@ their key, never stored as the cookie's value."""
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -13,7 +14,7 @@ from atlas.auth.keys import KeyRing, open_keyring
 from atlas.auth.sessions import SessionStore, open_sessions
 from atlas.policy.tiers import Principal, Tier
 from atlas.settings import SessionSettings, Settings
-from tests.auth.fixtures import key_settings
+from tests.auth.fixtures import atlas_keys, key_settings, listening
 
 T0 = dt.datetime(2026, 12, 6, 8, 0, tzinfo=dt.UTC)
 
@@ -166,6 +167,27 @@ def test_the_embedded_sessions_file_is_its_owners(tmp_path) -> None:
         path = settings.store.data_dir / "sessions.sqlite"
         assert path.stat().st_mode & 0o777 == 0o600
         assert store.schema is None and store.engine.url.database == str(path)
+    finally:
+        store.close()
+        ring.close()
+
+
+def test_a_key_revoked_by_another_process_ends_the_session(settings: Settings) -> None:
+    # An API worker's ring keeps keys in memory (cache.py); `atlas keys revoke` runs elsewhere.
+    ring = open_keyring(settings.store, settings.auth, cached=True)
+    store = open_sessions(ring, settings.store, SessionSettings())
+    try:
+        since = listening(ring)
+        record, key = ring.create(tier="internal", name="staff")
+        session_id, _ = store.create(ring.authenticate(key), kind="key")
+        listening(ring, writes=1, since=since)
+        assert store.resolve(session_id, ring) is not None
+        atlas_keys(settings, "revoke", record.key_id)
+        deadline = time.monotonic() + 30  # PostgreSQL: until the notification is delivered
+        while store.resolve(session_id, ring) is not None:
+            assert time.monotonic() < deadline, "the revocation never reached the session"
+            time.sleep(0.05)
+        assert store.count() == 0
     finally:
         store.close()
         ring.close()
