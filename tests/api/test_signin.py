@@ -473,3 +473,18 @@ def test_no_provider_no_oidc_routes(served) -> None:
     client = browser(served)
     assert client.post("/signin/oidc", data={"csrf": "x"}, headers=ORIGIN).status_code == 404
     assert client.get("/signin/callback", params={"code": "c", "state": "s"}).status_code == 404
+
+
+@pytest.mark.parametrize("kind", BACKENDS)
+def test_key_guessing_is_rate_limited(kind: str, tmp_path) -> None:
+    settings = key_settings(kind, tmp_path, public_per_minute=3)
+    try:
+        with TestClient(create_app(settings)) as client:
+            statuses = []
+            for _ in range(4):
+                page = client.get("/signin")
+                form = {"csrf": signin_csrf(page.text), "key": "atlas_0123456789ab_" + "z" * 43}
+                statuses.append(client.post("/signin", data=form, headers=ORIGIN).status_code)
+            assert statuses == [401, 401, 401, 429]
+    finally:
+        drop_keys(settings)
