@@ -1,0 +1,83 @@
+"""Sign-in in a real Chromium (Debian's ``/usr/bin/chromium``, headless, Playwright) over the served
+demo: a partner pastes a b2b key, sees the plots' prices, signs out and sees the public view again;
+the cookie is HttpOnly and Lax, the forms pass the Origin check as a browser really posts them,
+nothing is requested from another origin and nothing is logged as an error."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from atlas.policy.tiers import Tier
+from tests.api.live_server import serving
+
+pytestmark = pytest.mark.browser
+CHROMIUM = Path("/usr/bin/chromium")
+PRICE = "terr_m2_prix"
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[object]:
+    """A headless Chromium; never downloaded: Debian's, or a skip (a failure in CI)."""
+    if not CHROMIUM.exists():
+        if os.environ.get("CI"):
+            pytest.fail("/usr/bin/chromium is missing: apt-get install chromium")
+        pytest.skip("/usr/bin/chromium is not installed")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox"]
+        )
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+def test_a_partner_signs_in_sees_prices_and_signs_out(served, chromium, tmp_path) -> None:
+    key = served.headers[Tier.B2B]["Authorization"].removeprefix("Bearer ")
+    with serving(served.client.app) as (host, port):
+        origin = f"http://{host}:{port}"
+        context = chromium.new_context(locale="fr-FR", viewport={"width": 1200, "height": 800})
+        page = context.new_page()
+        outside: list[str] = []
+        errors: list[str] = []
+
+        def route(r) -> None:
+            if urlsplit(r.request.url).netloc != f"{host}:{port}":
+                outside.append(r.request.url)
+                r.abort()
+            else:
+                r.continue_()
+
+        page.route("**/*", route)
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        plots = f"{origin}/collections/activity-plots/items?f=html&limit=20"
+        page.goto(plots)
+        public_text = page.content()
+        page.click("a.signin")  # "Connexion" in the header, coming back here afterwards
+        page.fill("#key", key)
+        page.click("main form button[type=submit]")
+        page.wait_for_url(plots)
+        signed_in = page.content()
+        indicator = page.locator(".signed-in").inner_text()
+        page.screenshot(path=str(tmp_path / "signed-in-b2b.png"))
+        cookies = {c["name"]: c for c in context.cookies()}
+        page.click("form.session button[type=submit]")  # "Se déconnecter"
+        page.wait_for_url(f"{origin}/")
+        page.goto(plots)
+        after = page.content()
+        left = {c["name"] for c in context.cookies()}
+        context.close()
+    assert PRICE not in public_text and PRICE in signed_in and PRICE not in after
+    assert "partenaire" in indicator, indicator
+    session = cookies["atlas_session"]
+    assert session["httpOnly"] and session["sameSite"] == "Lax" and session["path"] == "/"
+    assert "atlas_session" not in left
+    assert not outside, outside
+    assert not errors, errors
