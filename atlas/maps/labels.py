@@ -20,7 +20,7 @@ class Lang(enum.StrEnum):
 # collection -> field -> (French, English), in the order a popup lists them.
 FIELDS: dict[str, dict[str, tuple[str, str]]] = {
     "activity-sites": {
-        "site_nom": ("Parc d'activités", "Business park"),
+        "site_nom": ("Parc d’activités", "Business park"),
         "site_comm_nom": ("Commune", "Municipality"),
         "site_vocadomi": ("Vocation dominante", "Main use"),
         "site_surf_brute": ("Surface (ha)", "Area (ha)"),
@@ -28,7 +28,7 @@ FIELDS: dict[str, dict[str, tuple[str, str]]] = {
         "site_uf_nbre": ("Unités foncières", "Land units"),
         "site_uf_vacant_nbre": ("Unités foncières vacantes", "Vacant land units"),
         "site_taux_vacance": ("Taux de vacance (%)", "Vacancy rate (%)"),
-        "eau_dn_classe": ("Conduite d'eau potable la plus proche", "Nearest water main"),
+        "eau_dn_classe": ("Conduite d’eau potable la plus proche", "Nearest water main"),
         "eau_distance_bande": ("Distance à la conduite", "Distance to the main"),
         "eau_dn": ("Diamètre de la conduite (mm)", "Main diameter (mm)"),
         "eau_distance_m": ("Distance à la conduite (m)", "Distance to the main (m)"),
@@ -43,14 +43,14 @@ FIELDS: dict[str, dict[str, tuple[str, str]]] = {
         "terr_m2_prix": ("Prix (€/m²)", "Price (€/m²)"),
         "terr_maitrise_fonc": ("Maîtrise foncière", "Land control"),
         "terr_stade_amngt": ("Aménagement", "Development stage"),
-        "eau_dn_classe": ("Conduite d'eau potable la plus proche", "Nearest water main"),
+        "eau_dn_classe": ("Conduite d’eau potable la plus proche", "Nearest water main"),
         "eau_distance_bande": ("Distance à la conduite", "Distance to the main"),
         "terr_acquereur": ("Acquéreur", "Buyer"),
         "terr_vente_montant": ("Montant de la vente (€)", "Sale amount (€)"),
     },
     "heritage-monuments": {
         "titre_editorial_de_la_notice": ("Monument", "Monument"),
-        "denomination_de_l_edifice": ("Type d'édifice", "Building type"),
+        "denomination_de_l_edifice": ("Type d’édifice", "Building type"),
         "commune_forme_index": ("Commune", "Municipality"),
         "typologie_de_la_protection": ("Protection", "Protection"),
         "siecle_de_la_campagne_principale_de_construction": ("Siècle", "Century"),
@@ -90,10 +90,11 @@ BPE_DOMAINS: dict[str, tuple[str, str]] = {
     "G": ("Tourisme", "Tourism"),
 }
 
-# Everything else a map writes.
+# Everything else a map writes. French apostrophes are typographic (’): folium writes some of
+# these strings into single-quoted JavaScript (the search box's placeholder).
 TEXT: dict[str, tuple[str, str]] = {
-    "title": ("Atlas des parcs d'activités", "Business parks atlas"),
-    "sites": ("Parcs d'activités", "Business parks"),
+    "title": ("Atlas des parcs d’activités", "Business parks atlas"),
+    "sites": ("Parcs d’activités", "Business parks"),
     "vacancy": ("Taux de vacance par parc", "Vacancy rate by park"),
     "plots": ("Terrains à vendre", "Plots for sale"),
     "plots_all": ("Terrains", "Plots"),
@@ -103,14 +104,14 @@ TEXT: dict[str, tuple[str, str]] = {
     "flood": ("Aléa inondation", "Flood hazard"),
     "communes": ("Communes", "Municipalities"),
     "roads": ("Routes", "Roads"),
-    "water": ("Cours et plans d'eau", "Rivers and lakes"),
+    "water": ("Cours et plans d’eau", "Rivers and lakes"),
     "relief": ("Relief", "Relief"),
     "parcels": ("Parcelles cadastrales", "Cadastral parcels"),
-    "pipes": ("Réseau d'eau potable", "Drinking-water network"),
+    "pipes": ("Réseau d’eau potable", "Drinking-water network"),
     "basemap": ("Fond de plan", "Base map"),
     "legend": ("Légende", "Legend"),
     "search_commune": ("Chercher une commune", "Find a municipality"),
-    "search_site": ("Chercher un parc d'activités", "Find a business park"),
+    "search_site": ("Chercher un parc d’activités", "Find a business park"),
     "diameter": ("Diamètre", "Diameter"),
     "material": ("Matériau", "Material"),
     "other": ("autre", "other"),

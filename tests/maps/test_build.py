@@ -99,7 +99,7 @@ def test_popups_show_human_labels(built, lang: Lang) -> None:
 
 def test_english_map_speaks_english(built) -> None:
     names = _names(built, Tier.PUBLIC, Lang.EN)
-    assert "Business parks" in names and "Parcs d'activités" not in names
+    assert "Business parks" in names and "Parcs d’activités" not in names
     page = built[Tier.PUBLIC, Lang.EN][1].html
     assert '<html lang="en">' in page and "Find a municipality" in page
     assert '<html lang="fr">' in built[Tier.PUBLIC, Lang.FR][1].html
@@ -139,3 +139,6 @@ def test_an_operator_basemap_is_added_only_when_set(served) -> None:
 def test_every_text_has_both_languages() -> None:
     for key, pair in TEXT.items():
         assert len(pair) == 2 and all(pair), key
+        assert not any("'" in t or "\\" in t for t in pair), key  # some go into '…' in JS
+    for fields in FIELDS.values():
+        assert all(len(pair) == 2 and all(pair) for pair in fields.values())
