@@ -14,7 +14,9 @@ The depth is measured before parsing, with numpy over the bytes (strings blanked
 ``json`` recurses once per level, and 100,000 ``[`` raise ``RecursionError`` — a 500 — in any
 route that parses them. Routes then parse a body known to be small and shallow; the parsed value
 is left in the request state for :func:`json_body`. An empty body passes: a route decides
-whether it needs one.
+whether it needs one. The browser's sign-in forms (:data:`FORM_PATHS`) are the one exception:
+there the body is ``application/x-www-form-urlencoded`` under the same size cap, parsed by
+:func:`parse_form` (at most 16 fields, each once) for :func:`form_body`.
 """
 
 from __future__ import annotations

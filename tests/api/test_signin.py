@@ -488,3 +488,38 @@ def test_key_guessing_is_rate_limited(kind: str, tmp_path) -> None:
             assert statuses == [401, 401, 401, 429]
     finally:
         drop_keys(settings)
+
+
+def test_a_tampered_pending_cookie_cannot_redirect_away(oidc_app) -> None:
+    from atlas.auth.oidc_signin import Pending
+
+    client, _ = oidc_app
+    back = _follow(_to_provider(client))
+    jar = client.cookies.jar
+    (cookie,) = [c for c in jar if c.name == "atlas_oidc"]
+    pending = Pending.decode(cookie.value or "")
+    assert pending is not None and pending.next == "/collections"
+    evil = Pending(pending.state, pending.nonce, pending.verifier, "https://evil.example/")
+    cookie.value = evil.encode()
+    answer = client.get(back, follow_redirects=False)
+    assert answer.status_code == 303 and answer.headers["location"] == "http://testserver/"
+
+
+def test_form_bodies_are_bounded_and_urlencoded(served) -> None:
+    client = browser(served)
+    token = signin_csrf(client.get("/signin").text)
+    as_json = client.post("/signin", json={"csrf": token, "key": "k"}, headers=ORIGIN)
+    assert as_json.status_code == 415 and as_json.json()["code"] == "UnsupportedMediaType"
+    twice = client.post(
+        "/signin",
+        content=f"csrf={token}&key=a&key=b",
+        headers=ORIGIN | {"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert twice.status_code == 400 and "'key' twice" in twice.json()["description"]
+    many = "&".join(f"f{i}=x" for i in range(40))
+    crowded = client.post(
+        "/signin",
+        content=many,
+        headers=ORIGIN | {"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert crowded.status_code == 400

@@ -173,7 +173,8 @@ def signin_callback(
         _audit(request, "signin_refused", client_address(request), f"method=oidc {exc.description}")
         response = _page(request, next_url="/", error=exc.description, status=401)
     else:
-        response = _signed_in(request, principal, "oidc", pending.next)
+        # The cookie came back from the browser: its next= is checked again, never trusted.
+        response = _signed_in(request, principal, "oidc", safe_next(pending.next))
     clear_cookie(request, response, OIDC_COOKIE, path=CALLBACK_PATH)  # one use only
     return response
 
