@@ -56,7 +56,8 @@ def legend(ctx: MapContext) -> str:
     """The legend's HTML for the tier of the context's gate."""
     rows = [f"<div><b>{escape(text('legend', ctx.lang))}</b></div>"]
     rows.append(_swatch(layers.SITE, text("sites", ctx.lang)))
-    rows.append(_swatch(layers.PLOT, text("plots", ctx.lang)))
+    on_market_only = bool(ctx.gate.view("activity-plots").rows)  # the public's plots
+    rows.append(_swatch(layers.PLOT, text("plots" if on_market_only else "plots_all", ctx.lang)))
     rows.append(_swatch(layers.HERITAGE, text("monuments", ctx.lang)))
     rows += [_swatch(c, domain_label(d, ctx.lang)) for d, c in layers.DOMAIN_COLOURS.items()]
     if ctx.gate.tier == "internal":

@@ -142,3 +142,28 @@ def test_every_text_has_both_languages() -> None:
         assert not any("'" in t or "\\" in t for t in pair), key  # some go into '…' in JS
     for fields in FIELDS.values():
         assert all(len(pair) == 2 and all(pair) for pair in fields.values())
+
+
+def test_vacancy_classes_follow_their_breaks() -> None:
+    from atlas.maps.layers import VACANCY_COLOURS, vacancy_class
+
+    assert [vacancy_class(r) for r in (0.0, 4.9, 5.0, 12.0, 25.0, 30.0, 95.0)] == [
+        VACANCY_COLOURS[0], VACANCY_COLOURS[0], VACANCY_COLOURS[1], VACANCY_COLOURS[2],
+        VACANCY_COLOURS[3], VACANCY_COLOURS[4], VACANCY_COLOURS[4],
+    ]  # fmt: skip
+    assert vacancy_class(None) == "#cccccc"
+
+
+def test_the_staff_vacancy_layer_colours_each_site_by_its_rate(built) -> None:
+    from atlas.maps.layers import vacancy_class
+
+    page = built[Tier.INTERNAL, Lang.FR][1].html
+    rates = [
+        f["properties"].get("site_taux_vacance")
+        for d in geojson_documents(page)
+        if "site_taux_vacance" in _keys(d)
+        for f in d["features"]
+    ]
+    assert rates and any(r is not None for r in rates)
+    for rate in {r for r in rates if r is not None}:
+        assert vacancy_class(rate).lower() in page.lower()
