@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from atlas.errors import UnknownCollection
+from atlas.errors import EmptyCollection, UnknownCollection
 from atlas.maps.labels import FIELDS, Lang
 from atlas.policy.gate import Gate
 from atlas.query.features import FeatureQuery
@@ -34,7 +34,7 @@ class MapContext:
             if collection_id in ("elevation", "slope"):  # rasters: the catalog's version
                 return int(self.gate.raster(collection_id)[1]["version"])
             return self.gate.collection(collection_id).version
-        except UnknownCollection:
+        except (UnknownCollection, EmptyCollection):
             return None
 
     def shown_fields(self, collection_id: str) -> tuple[str, ...]:

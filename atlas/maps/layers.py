@@ -12,11 +12,13 @@ import json
 import folium
 from folium import plugins
 
-from atlas.errors import UnknownCollection
+from atlas.errors import EmptyCollection, UnknownCollection
 from atlas.maps.context import MapContext
 from atlas.maps.geojson import feature_collection
 from atlas.maps.labels import FIELDS, domain_label, field_label, text
 
+# Hidden from the tier, or not ingested yet: either way the map has no such layer.
+ABSENT = (UnknownCollection, EmptyCollection)
 SITE = "#1f5f8b"
 PLOT = "#d9822b"
 HERITAGE = "#8e3b76"
@@ -50,7 +52,7 @@ def _geojson(
     try:
         fields = ctx.shown_fields(collection_id)
         data = feature_collection(ctx.frame(collection_id), simplify)
-    except UnknownCollection:
+    except ABSENT:
         return None
     if not data["features"]:
         return None
@@ -143,7 +145,7 @@ def services(ctx: MapContext) -> list[plugins.FastMarkerCluster]:
     """Public facilities, one clustered layer per BPE domain."""
     try:
         frame = ctx.frame("services", extra=("domaine",))
-    except UnknownCollection:
+    except ABSENT:
         return []
     out = []
     for letter in sorted(frame["domaine"].dropna().unique()):
@@ -260,7 +262,7 @@ def parcels(ctx: MapContext) -> plugins.VectorGridProtobuf | None:
     """Cadastral parcels from vector tiles; owners only in the tiles of a tier that sees them."""
     try:
         fields = ctx.shown_fields("parcels")
-    except UnknownCollection:
+    except ABSENT:
         return None
     style = "{color: '#7f7f7f', weight: 0.6, fill: true, fillOpacity: 0.02}"
     return _vector_grid(ctx, "parcels", text("parcels", ctx.lang), style, fields)
@@ -280,7 +282,7 @@ def pipes(ctx: MapContext) -> plugins.VectorGridProtobuf | None:
     """The drinking-water network by diameter and material (staff only: others have no view)."""
     try:
         fields = ctx.shown_fields("water-pipes")
-    except UnknownCollection:
+    except ABSENT:
         return None
     styled = tuple(dict.fromkeys(("materiau", "diametre_equivalent", *fields)))
     return _vector_grid(ctx, "water-pipes", text("pipes", ctx.lang), pipe_style(), styled)

@@ -87,3 +87,17 @@ def test_a_page_is_built_once_per_tier_language_and_versions(served) -> None:
     assert cache.builds == before
     served.get(Tier.INTERNAL, "/maps/b2b", params={"lang": "en"})  # the same page, any holder
     assert cache.builds == before
+
+
+def test_a_store_with_no_data_yet_gets_a_map_without_layers(tmp_path) -> None:
+    from fastapi.testclient import TestClient
+
+    from atlas.api.app import create_app
+    from atlas.settings import Settings, StoreSettings
+
+    settings = Settings(store=StoreSettings(data_dir=tmp_path / "data", database_url=None))
+    with TestClient(create_app(settings)) as client:
+        response = client.get("/maps/public")
+    assert response.status_code == 200
+    assert "/static/vendor/leaflet/leaflet.js" in response.text
+    assert "_add({" not in response.text and "/collections/" not in response.text
