@@ -142,5 +142,7 @@ def build_map(ctx: MapContext) -> folium.Map:
     assert isinstance(root, Figure)  # a Map's root is the Figure folium made for it
     root.html.add_child(Element(legend(ctx)))
     root.header.add_child(Element(f"<title>{text('title', ctx.lang)}</title>"))
+    # No /favicon.ico request (a 404 in the console of a map that is otherwise silent).
+    root.header.add_child(Element('<link rel="icon" href="data:,">'))
     vendor_all(root)
     return m

@@ -141,7 +141,7 @@ function (row) {
 }"""
 
 
-def services(ctx: MapContext) -> list[plugins.FastMarkerCluster]:
+def services(ctx: MapContext) -> list[folium.FeatureGroup]:
     """Public facilities, one clustered layer per BPE domain."""
     try:
         frame = ctx.frame("services", extra=("domaine",))
@@ -157,7 +157,11 @@ def services(ctx: MapContext) -> list[plugins.FastMarkerCluster]:
             if g is not None and not g.is_empty
         ]
         name = f"{text('services', ctx.lang)} — {domain_label(letter, ctx.lang)}"
-        out.append(plugins.FastMarkerCluster(data, callback=SERVICE_MARKER, name=name, show=False))
+        # In a group of its own: FastMarkerCluster adds itself to its parent whatever ``show``
+        # says (folium 0.20), so the group is what starts hidden and what the control toggles.
+        group = folium.FeatureGroup(name=name, show=False)
+        plugins.FastMarkerCluster(data, callback=SERVICE_MARKER, control=False).add_to(group)
+        out.append(group)
     return out
 
 

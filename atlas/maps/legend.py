@@ -10,7 +10,7 @@ from atlas.maps.context import MapContext
 from atlas.maps.labels import domain_label, text
 
 BOX = (
-    "position:absolute;bottom:24px;left:10px;z-index:1000;background:#fff;padding:6px 10px;"
+    "position:absolute;bottom:56px;left:10px;z-index:1000;background:#fff;padding:6px 10px;"
     "border-radius:4px;box-shadow:0 1px 4px rgba(0,0,0,.4);font:12px/1.4 sans-serif;"
     "max-height:45vh;overflow:auto"
 )

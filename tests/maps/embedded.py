@@ -49,8 +49,8 @@ def property_keys(page: str) -> set[str]:
 
 
 def loaded_urls(page: str) -> list[str]:
-    """Every script and stylesheet the page loads."""
-    return LOADED.findall(page)
+    """Every script and stylesheet the page loads (an inline ``data:`` icon loads nothing)."""
+    return [url for url in LOADED.findall(page) if not url.startswith("data:")]
 
 
 def layer_names(m: folium.Map) -> list[str]:
