@@ -43,6 +43,7 @@ def _urls(served) -> list[str]:
         "jobId": "0" * 32,
         "styleId": "atlas",
         "tier": "public",  # /maps/{tier}: a page with a policy of its own (below)
+        "archive": "atlas-public-none.pmtiles",  # /pmtiles/{archive}: none exported here (404)
     }
     urls = []
     for route in _get_routes(served.client.app.routes):
