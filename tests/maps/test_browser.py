@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from atlas.policy.tiers import Tier
 from tests.api.live_server import serving
 
 pytestmark = pytest.mark.browser
@@ -73,3 +74,42 @@ def test_public_map_loads_offline_with_no_console_error(served, browser, tmp_pat
     assert any("/static/vendor/leaflet/leaflet.js" in u for u in requests)
     assert any("/collections/flood-hazard/map/tiles/" in u for u in requests)
     assert any("/collections/elevation/map/tiles/" in u for u in requests)
+
+
+def test_staff_map_draws_pipes_and_parcels_from_vector_tiles(served, browser) -> None:
+    """The staff's key on every request (as a session would): the network and parcels layers
+    fetch our vector tiles and style them, with no script error."""
+    with serving(served.client.app) as (host, port):
+        context = browser.new_context(extra_http_headers=served.headers[Tier.INTERNAL])
+        page = context.new_page()
+        errors: list[str] = []
+        tiles: list[tuple[int, str]] = []
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on(
+            "response",
+            lambda r: (
+                tiles.append((r.status, r.url)) if "/tiles/WebMercatorQuad/" in r.url else None
+            ),
+        )
+        page.goto(f"http://{host}:{port}/maps/internal?lang=fr", wait_until="networkidle")
+        control = page.locator(".leaflet-control-layers")
+        parcels_box = control.locator("label", has_text="Parcelles cadastrales").locator("input")
+        assert parcels_box.is_disabled()  # below the parcels' min zoom (13) the control says so
+        with page.expect_response(lambda r: "/collections/water-pipes/tiles/" in r.url):
+            control.get_by_text("Réseau d’eau potable").click()
+        for _ in range(2):  # zoom 11 -> 13
+            page.locator(".leaflet-control-zoom-in").click()
+            page.wait_for_timeout(400)
+        with page.expect_response(lambda r: "/collections/parcels/tiles/" in r.url):
+            control.get_by_text("Parcelles cadastrales").click()
+        page.wait_for_timeout(500)
+        page.wait_for_load_state("networkidle")
+        drawn = page.locator("svg path, canvas").count()
+        context.close()
+    assert not errors, errors
+    pipes = [s for s, u in tiles if "/collections/water-pipes/" in u]
+    parcels = [s for s, u in tiles if "/collections/parcels/" in u]
+    assert pipes and 200 in pipes and all(s in (200, 204) for s in pipes), pipes
+    assert parcels and all(s in (200, 204) for s in parcels), parcels
+    assert drawn > 0
