@@ -13,6 +13,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -57,6 +58,24 @@ def _ingest(settings: Settings, path: Path) -> None:
         store.close()
 
 
+def _switches_seen(client):
+    """The switches the app's store has seen (PostGIS: by NOTIFY); None when it reads at once."""
+    store = client.app.state.store
+    return store._generation() if store.kind == "postgis" else None
+
+
+def _wait_until_seen(client, before) -> None:
+    """PostGIS tells the app of a switch by NOTIFY, delivered a few milliseconds after the
+    ingest's commit: the next request after that is the one that must serve the new version.
+    (The embedded store reads its catalog file's stamp on every request: nothing to wait for.)"""
+    if before is None:
+        return
+    deadline = time.monotonic() + 10
+    while _switches_seen(client) == before:
+        assert time.monotonic() < deadline, "the app never heard of the new version"
+        time.sleep(0.01)
+
+
 def _ids(response) -> set[str]:
     assert response.status_code == 200, response.text[:200]
     return {
@@ -85,7 +104,9 @@ def test_an_ingest_is_served_on_the_next_request(settings, demo_sources, tmp_pat
         assert client.get(old_url, headers={"If-None-Match": old_etag}).status_code == 304
         old_set = client.get("/tiles/WebMercatorQuad").json()["tiles"][0]
 
+        seen = _switches_seen(client)
         _ingest(settings, full)  # while the app runs; nothing is purged or restarted
+        _wait_until_seen(client, seen)
 
         second = client.get(old_url)  # the same URL: the current version, no longer immutable
         new_ids, new_etag = _ids(second), second.headers["ETag"]
