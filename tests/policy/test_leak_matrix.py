@@ -530,6 +530,8 @@ def _forged_requests(served, tier: Tier) -> Iterator[tuple[str, dict[str, str]]]
         "featureId": site["features"][0]["id"],
         "jobId": _job_ids(served, tier)[0],  # the tier's own job: its links too
         "styleId": "atlas",
+        "archive": ARCHIVE,
+        "tier": tier.value,  # the caller's own map: its links too
     }
     for path, query_names in endpoints:
         collections = ["activity-sites", UNKNOWN_COLLECTION] if "{collectionId}" in path else ["-"]
