@@ -16,8 +16,9 @@ A response depends on who asks (the tier policy filters collections, fields and 
 from __future__ import annotations
 
 from starlette.datastructures import Headers, MutableHeaders
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Scope
 
+from atlas.api.response_start import Editor, ResponseStartMiddleware
 from atlas.policy.tiers import Tier
 
 PRIVATE = "private, no-store"
@@ -38,36 +39,30 @@ def _vary_authorization(headers: MutableHeaders) -> None:
         headers["Vary"] = ", ".join([*vary, *missing])
 
 
-class TierCacheHeaders:
+class TierCacheHeaders(ResponseStartMiddleware):
     """ASGI middleware: reads the principal that ``get_principal`` left in the request state."""
 
     def __init__(self, app: ASGIApp, *, public_max_age: int = 60) -> None:
-        self.app = app
+        super().__init__(app)
         self.public = f"public, max-age={public_max_age}" if public_max_age > 0 else "no-cache"
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Rewrite the headers of the response start message."""
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    def editor(self, scope: Scope) -> Editor:
+        """Cache-Control and Vary from the credentials sent and the principal found."""
         # request.state writes into this dict; keep a reference to read the principal back.
         state = scope.setdefault("state", {})
         request_headers = Headers(scope=scope)
         credentials = any(name in request_headers for name in CREDENTIAL_HEADERS)
         method = scope.get("method", "GET")
 
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                _vary_authorization(headers)
-                principal = state.get("principal")
-                private = credentials or (principal is not None and principal.tier != Tier.PUBLIC)
-                if private:
-                    headers["Cache-Control"] = PRIVATE
-                elif method not in ("GET", "HEAD") or message["status"] not in _CACHEABLE_STATUS:
-                    headers["Cache-Control"] = "no-store"
-                elif "cache-control" not in headers:
-                    headers["Cache-Control"] = self.public
-            await send(message)
+        def edit(headers: MutableHeaders, message: Message) -> None:
+            _vary_authorization(headers)
+            principal = state.get("principal")
+            private = credentials or (principal is not None and principal.tier != Tier.PUBLIC)
+            if private:
+                headers["Cache-Control"] = PRIVATE
+            elif method not in ("GET", "HEAD") or message["status"] not in _CACHEABLE_STATUS:
+                headers["Cache-Control"] = "no-store"
+            elif "cache-control" not in headers:
+                headers["Cache-Control"] = self.public
 
-        await self.app(scope, receive, send_with_headers)
+        return edit

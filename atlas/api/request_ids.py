@@ -9,26 +9,20 @@ from __future__ import annotations
 import uuid
 
 from starlette.datastructures import MutableHeaders
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Scope
+
+from atlas.api.response_start import Editor, ResponseStartMiddleware
 
 
-class RequestIds:
+class RequestIds(ResponseStartMiddleware):
     """ASGI middleware: ``request.state.request_id`` in, ``X-Request-Id`` out."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Set the id in the shared request state and add the header to the response."""
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    def editor(self, scope: Scope) -> Editor:
+        """Set the id in the shared request state; the answer carries it."""
         request_id = uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
 
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                MutableHeaders(scope=message)["X-Request-Id"] = request_id
-            await send(message)
+        def add_id(headers: MutableHeaders, _message: Message) -> None:
+            headers["X-Request-Id"] = request_id
 
-        await self.app(scope, receive, send_with_id)
+        return add_id

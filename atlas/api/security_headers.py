@@ -13,7 +13,9 @@ Sheet, security headers). A route may set its own policy; none does today.
 from __future__ import annotations
 
 from starlette.datastructures import MutableHeaders
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Scope
+
+from atlas.api.response_start import Editor, ResponseStartMiddleware
 
 PAGE_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
@@ -28,26 +30,17 @@ HEADERS = {
 }
 
 
-class SecurityHeaders:
+class SecurityHeaders(ResponseStartMiddleware):
     """ASGI middleware: adds the headers of the module docstring to every response start."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+    def editor(self, scope: Scope) -> Editor:
+        """The same edit for every request."""
+        return _add_security_headers
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Add the headers to the response start message."""
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
 
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                if "content-security-policy" not in headers:
-                    html = headers.get("content-type", "").startswith("text/html")
-                    headers["Content-Security-Policy"] = PAGE_CSP if html else API_CSP
-                for name, value in HEADERS.items():
-                    headers.setdefault(name, value)
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
+def _add_security_headers(headers: MutableHeaders, _message: Message) -> None:
+    if "content-security-policy" not in headers:
+        html = headers.get("content-type", "").startswith("text/html")
+        headers["Content-Security-Policy"] = PAGE_CSP if html else API_CSP
+    for name, value in HEADERS.items():
+        headers.setdefault(name, value)

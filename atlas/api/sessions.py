@@ -23,8 +23,10 @@ import secrets
 from urllib.parse import urlsplit
 
 from fastapi import Request, Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.datastructures import MutableHeaders
+from starlette.types import Message, Scope
 
+from atlas.api.response_start import Editor, ResponseStartMiddleware
 from atlas.auth.sessions import Session
 from atlas.errors import Forbidden
 from atlas.policy.tiers import ANONYMOUS, Principal
@@ -144,27 +146,19 @@ def safe_next(value: str | None) -> str:
     return value
 
 
-class SessionCookies:
+class SessionCookies(ResponseStartMiddleware):
     """ASGI middleware: a response to a request whose session cookie was dead clears it."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def editor(self, scope: Scope) -> Editor:
         """Append the clearing Set-Cookie when ``session_principal`` asked for it."""
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
         state = scope.setdefault("state", {})
 
-        async def send_clearing(message: Message) -> None:
-            if message["type"] == "http.response.start" and state.get(CLEAR_KEY):
+        def clear(headers: MutableHeaders, _message: Message) -> None:
+            if state.get(CLEAR_KEY):
                 cleared = Response()
                 clear_cookie(Request(scope), cleared, SESSION_COOKIE)
-                message["headers"] = [
-                    *message.get("headers", []),
-                    *[(k, v) for k, v in cleared.raw_headers if k == b"set-cookie"],
-                ]
-            await send(message)
+                for name, value in cleared.raw_headers:
+                    if name == b"set-cookie":
+                        headers.append("set-cookie", value.decode("latin-1"))
 
-        await self.app(scope, receive, send_clearing)
+        return clear
