@@ -212,6 +212,11 @@ class LimitSettings(BaseSettings):
     max_clients: int = Field(
         default=100_000, ge=1, description="buckets kept in memory; the least recent go first"
     )
+    # A map asks for dozens of tiles per view: a tile costs this share of a request, so that one
+    # visitor panning a map stays within the public tier's budget (0.05: 2,400 tiles a minute).
+    tile_cost: float = Field(
+        default=0.05, gt=0, le=1, description="share of a request a tile costs"
+    )
 
 
 class CapSettings(BaseSettings):

@@ -108,8 +108,11 @@ def client_address(request: Request) -> str:
 def request_principal(
     request: Request, principal: Annotated[Principal, Depends(get_principal)]
 ) -> Principal:
-    """The authenticated caller, after taking one token of its rate limit (429 when none left)."""
-    request.app.state.limiter.check(principal, client=client_address(request))
+    """The authenticated caller, after taking one token of its rate limit (429 when none left);
+    a tile (vector or map) takes a share of one."""
+    route = request.scope.get("route")
+    tile = getattr(route, "path", "").endswith("/{z}/{x}/{y}")
+    request.app.state.limiter.check(principal, client=client_address(request), tile=tile)
     return principal
 
 

@@ -47,8 +47,9 @@ class RateLimiter:
         }
         return limits[tier]
 
-    def check(self, principal: Principal, *, client: str) -> None:
-        """Take one token for this caller, or raise TooManyRequests with the wait in seconds."""
+    def check(self, principal: Principal, *, client: str, tile: bool = False) -> None:
+        """Take one token for this caller (a tile: ``tile_cost`` of one), or raise
+        TooManyRequests with the wait in seconds."""
         if not self.settings.enabled:
             return
         # A key is limited as itself wherever it comes from; anonymous callers by address.
@@ -63,10 +64,11 @@ class RateLimiter:
             self._buckets[who] = bucket  # most recent last
             if len(self._buckets) > self.settings.max_clients:
                 self._buckets.popitem(last=False)  # the least recently seen, nearly full anyway
-            if bucket.tokens >= 1.0:
-                bucket.tokens -= 1.0
+            cost = self.settings.tile_cost if tile else 1.0
+            if bucket.tokens >= cost - 1e-9:  # twenty 0.05 tiles are one request, to the bit
+                bucket.tokens -= cost
                 return
-            wait = max(1, math.ceil((1.0 - bucket.tokens) / rate))
+            wait = max(1, math.ceil((cost - bucket.tokens) / rate))
         raise TooManyRequests(
             f"rate limit of {int(capacity)} requests per minute exceeded; retry in {wait} s",
             retry_after=wait,

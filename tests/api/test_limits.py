@@ -90,3 +90,29 @@ def test_disabled_limits_accept_everything() -> None:
     instance = limiter(Clock(), public_per_minute=1, enabled=False)
     for _ in range(10):
         instance.check(ANONYMOUS, client="10.0.0.1")
+
+
+def test_a_tile_costs_a_share_of_a_request() -> None:
+    instance = limiter(Clock(), public_per_minute=2, tile_cost=0.05)
+    for _ in range(20):  # one request's worth of tiles
+        instance.check(ANONYMOUS, client="10.0.0.1", tile=True)
+    assert drain(instance, ANONYMOUS) == 1  # and one whole request is left
+    with pytest.raises(TooManyRequests):
+        instance.check(ANONYMOUS, client="10.0.0.1", tile=True)
+
+
+def test_tile_routes_take_a_share_of_a_token_through_the_app(tmp_path) -> None:
+    from fastapi.testclient import TestClient
+
+    from atlas.api.app import create_app
+    from atlas.settings import Settings, StoreSettings
+
+    settings = Settings(
+        store=StoreSettings(data_dir=tmp_path / "data", database_url=None),
+        limits=LimitSettings(public_per_minute=2, tile_cost=0.05),
+    )
+    with TestClient(create_app(settings)) as client:
+        tile = "/collections/parcels/tiles/WebMercatorQuad/14/8310/5650"
+        assert {client.get(tile).status_code for _ in range(20)} != {429}  # a request's worth
+        assert client.get("/collections").status_code == 200  # the second whole request
+        assert client.get("/collections").status_code == 429
