@@ -350,6 +350,27 @@ class MapSettings(BaseSettings):
         return value
 
 
+class ContactSettings(BaseSettings):
+    """The contact every portal sheet names: the agglomeration's economic-development office.
+
+    Not the CNIG ``site_moa_comm``: producers write a sales officer's own name there (personal
+    data, staff only), so a public sheet names an office an operator chose to publish.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="ATLAS_CONTACT_", extra="ignore")
+
+    name: str = Field(
+        default="Direction du développement économique", description="who investors write to"
+    )
+    role: str = Field(
+        default="Accueil des entreprises et des investisseurs", description="what that office does"
+    )
+    email: str = Field(
+        default="entreprendre@agglomeration.example.org", pattern=r"^[^@\s]+@[^@\s]+$"
+    )
+    phone: str = Field(default="+33 1 60 00 00 00", description="printed as written")
+
+
 class Settings(BaseSettings):
     """All settings of one Atlas deployment."""
 
@@ -369,3 +390,4 @@ class Settings(BaseSettings):
     pmtiles: PmtilesSettings = Field(default_factory=PmtilesSettings)
     maps: MapSettings = Field(default_factory=MapSettings)
     territory: TerritorySettings = Field(default_factory=TerritorySettings)
+    contact: ContactSettings = Field(default_factory=ContactSettings)
