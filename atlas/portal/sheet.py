@@ -34,6 +34,7 @@ class Figure:
     label: str
     value: str
     key: str = ""  # the national standard's field name it comes from, for tests and JSON-LD
+    href: str = ""  # a page the value links to, from the API root (a site sheet's plots)
 
 
 @dataclass(frozen=True)
