@@ -63,6 +63,8 @@ MESSAGES: dict[Lang, dict[str, str]] = {
         "request_id": "Identifiant de la requête",
         "json": "JSON",
         "footer": "Atlas des parcs d'activités et de l'attractivité du territoire",
+        "portal_sites": "Parcs d'activités",
+        "api_landing": "API et données (OGC)",
         # Sign-in (atlas.api.routers.signin) and the header's session indicator.
         "signin": "Connexion",
         "signin_intro": "Personnel de l'agglomération et partenaires : connectez-vous pour voir"
@@ -116,6 +118,8 @@ MESSAGES: dict[Lang, dict[str, str]] = {
         "request_id": "Request id",
         "json": "JSON",
         "footer": "Atlas of the activity parks and attractiveness of the territory",
+        "portal_sites": "Business parks",
+        "api_landing": "API and data (OGC)",
         "signin": "Sign in",
         "signin_intro": "Agglomeration staff and partners: sign in to see what your access level"
         " allows.",
@@ -194,6 +198,10 @@ class Page:
     def nav(self, href: str) -> str:
         """A link to another page of the API, kept in HTML and in this language."""
         return with_params(href, f="html", lang=self.lang.value if self._carry_lang else None)
+
+    def portal_url(self, path: str) -> str:
+        """A portal page (``atlas.api.routers.portal``), in this language, never with ``f``."""
+        return with_params(f"{self.base}{path}", lang=self.lang.value if self._carry_lang else None)
 
     def static(self, name: str) -> str:
         """The URL of a file served from ``/static``."""

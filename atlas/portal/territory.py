@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, get_args
 
 from shapely.geometry.base import BaseGeometry
 
@@ -28,7 +28,8 @@ SITE_FIELDS = (
     "site_surf_comm_dispo", "site_uf_nbre", "site_uf_vacant_nbre", "site_taux_vacance",
 )  # fmt: skip
 SIMPLIFY_M = 10.0  # outlines on the home map: a pixel at zoom 14 is about 10 m
-SORT_KEYS = ("name", "commune", "area", "available", "vacancy", "plots")
+SortKey = Literal["name", "commune", "area", "available", "vacancy", "plots"]
+SORT_KEYS: tuple[str, ...] = get_args(SortKey)
 SEARCH_LIMIT = 50
 
 

@@ -33,6 +33,7 @@ def _get_routes(routes) -> Iterator[APIRoute]:
 def _urls(served) -> list[str]:
     """Every GET route of the app (documented or not), each path parameter filled."""
     site = served.get(Tier.INTERNAL, "/collections/activity-sites/items", params={"limit": 1})
+    plot = served.get(Tier.PUBLIC, "/collections/activity-plots/items", params={"limit": 1})
     tile = morecantile.tms.get("WebMercatorQuad").tile(2.44, 48.63, 14)
     values = {
         "featureId": site.json()["features"][0]["id"],
@@ -44,6 +45,8 @@ def _urls(served) -> list[str]:
         "styleId": "atlas",
         "tier": "public",  # /maps/{tier}: a page with a policy of its own (below)
         "archive": "atlas-public-none.pmtiles",  # /pmtiles/{archive}: none exported here (404)
+        "site_id": site.json()["features"][0]["id"],  # the portal's sheets
+        "terr_id": plot.json()["features"][0]["id"],
     }
     urls = []
     for route in _get_routes(served.client.app.routes):

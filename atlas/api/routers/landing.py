@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 
-from atlas.api.deps import base_url
-from atlas.api.negotiation import NegotiatedRoute, alternate_link
+from atlas.api.audit import request_id
+from atlas.api.auth import get_principal, request_principal
+from atlas.api.deps import base_url, get_policy
+from atlas.api.negotiation import MediaType, NegotiatedRoute, alternate_link
+from atlas.api.routers import portal
 
 router = APIRouter(tags=["Capabilities"], route_class=NegotiatedRoute)
 
@@ -36,9 +39,22 @@ CONFORMANCE = [
 ]
 
 
-@router.get("/", operation_id="getLandingPage", summary="Landing page")
-def landing(base: Annotated[str, Depends(base_url)]) -> dict[str, Any]:
-    """Links to the API definition, the conformance declaration and the collections."""
+@router.get(
+    "/",
+    operation_id="getLandingPage",
+    summary="Landing page",
+    response_model=dict[str, Any],  # the portal's home is a Response, returned as it is
+)
+def landing(request: Request, base: Annotated[str, Depends(base_url)]) -> Any:
+    """Links to the API definition, the conformance declaration and the collections.
+
+    A browser that did not ask for an encoding (no ``f``) gets the investor portal's home
+    (``atlas.api.routers.portal``); ``f=html`` is this document's own HTML page.
+    """
+    chosen = request.state.negotiated
+    if chosen.format is MediaType.HTML and "f" not in request.query_params:
+        principal = request_principal(request, get_principal(request))
+        return portal.home(request, get_policy(request).gate(principal, request_id(request)))
     return {
         "title": "Atlas",
         "description": "Atlas des parcs d'activités et de l'attractivité du territoire",
