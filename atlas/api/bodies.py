@@ -16,7 +16,8 @@ route that parses them. Routes then parse a body known to be small and shallow; 
 is left in the request state for :func:`json_body`. An empty body passes: a route decides
 whether it needs one. The browser's sign-in forms (:data:`FORM_PATHS`) are the one exception:
 there the body is ``application/x-www-form-urlencoded`` under the same size cap, parsed by
-:func:`parse_form` (at most 16 fields, each once) for :func:`form_body`.
+:func:`parse_form` (at most 32 fields, each once but the lists of :data:`FORM_LISTS`) for
+:func:`form_body`.
 """
 
 from __future__ import annotations
@@ -39,9 +40,13 @@ from atlas.errors import AtlasError, InvalidInput, PayloadTooLarge, UnsupportedM
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 STATE_KEY = "json_body"
 FORM_KEY = "form_body"
-# The HTML forms (atlas.api.routers.signin): urlencoded, never JSON; every other path takes JSON.
-FORM_PATHS = frozenset({"/signin", "/signin/oidc", "/signout"})
-_FORM_FIELDS = 16
+# The HTML forms (atlas.api.routers.signin, selection_pages): urlencoded, never JSON; every other
+# path takes JSON.
+FORM_PATHS = frozenset({"/signin", "/signin/oidc", "/signout", "/selection/extract", "/exports"})
+# Fields a form may repeat (the extracts page's layer boxes), joined with commas (collection ids
+# have none); 32 fields: the staff's layers (up to 16) and the form's own, still bounded.
+FORM_LISTS = frozenset({"collections"})
+_FORM_FIELDS = 32
 _OPEN = np.frombuffer(b"[{", dtype=np.uint8)
 _CLOSE = np.frombuffer(b"]}", dtype=np.uint8)
 
@@ -153,9 +158,12 @@ def parse_form(body: bytes, content_type: str | None) -> dict[str, str]:
         raise InvalidInput("the form is not valid urlencoded UTF-8 text") from None
     fields: dict[str, str] = {}
     for name, value in pairs:
-        if name in fields:
+        if name in fields and name in FORM_LISTS:
+            fields[name] += f",{value}"
+        elif name in fields:
             raise InvalidInput(f"the form sends '{name[:40]}' twice")
-        fields[name] = value
+        else:
+            fields[name] = value
     return fields
 
 

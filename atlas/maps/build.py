@@ -29,6 +29,7 @@ from atlas.maps.legend import legend
 # The demo's (and an agglomeration's) scale: the whole territory at zoom 11.
 START_ZOOM = 11
 FALLBACK_CENTRE = (48.62, 2.44)
+PERMALINK_JS = "/static/atlas/permalink.js"
 
 
 class TilePopups(MacroElement):
@@ -141,6 +142,9 @@ def build_map(ctx: MapContext) -> folium.Map:
     root = m.get_root()
     assert isinstance(root, Figure)  # a Map's root is the Figure folium made for it
     root.html.add_child(Element(legend(ctx)))
+    # The view in the URL's hash (#zoom/lat/lon/base/overlays), restored on opening: our own
+    # script, in the body so that it runs after Leaflet (head) and before the map's own script.
+    root.html.add_child(Element(f'<script src="{ctx.url(PERMALINK_JS)}"></script>'))
     root.header.add_child(Element(f"<title>{text('title', ctx.lang)}</title>"))
     # No /favicon.ico request (a 404 in the console of a map that is otherwise silent).
     root.header.add_child(Element('<link rel="icon" href="data:,">'))

@@ -8,6 +8,9 @@ import sys
 
 from tests.maps.embedded import geojson_documents, loaded_urls
 
+# Vendored libraries, and our own scripts (atlas/api/static/atlas: permalink.js): never a CDN.
+OURS = ("/static/vendor/", "/static/atlas/")
+
 
 def _env(settings) -> dict[str, str]:
     """The environment naming the served demo's store (and, on PostGIS, its schemas)."""
@@ -42,7 +45,7 @@ def test_build_writes_the_tiers_asked_in_both_languages(served, tmp_path) -> Non
     written = sorted(p.name for p in out.iterdir())
     assert written == ["map-b2b-en.html", "map-b2b.html", "map-public-en.html", "map-public.html"]
     public = (out / "map-public.html").read_text()
-    assert all(u.startswith("/static/vendor/") for u in loaded_urls(public))
+    assert all(u.startswith(OURS) for u in loaded_urls(public))
     assert len(geojson_documents(public)) >= 5
     assert "Find a municipality" in (out / "map-public-en.html").read_text()
     assert "terr_m2_prix" in (out / "map-b2b.html").read_text()
