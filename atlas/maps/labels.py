@@ -116,6 +116,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "material": ("Matériau", "Material"),
     "other": ("autre", "other"),
     "zoom_in": ("visible en zoomant", "zoom in to see"),
+    "sheet": ("Fiche", "Sheet"),
+    "open_sheet": ("Voir la fiche", "Open the sheet"),
 }
 
 

@@ -7,7 +7,9 @@ tiles, all at the URLs the API serves to the caller's tier.
 
 from __future__ import annotations
 
+import html
 import json
+from urllib.parse import quote
 
 import folium
 from folium import plugins
@@ -15,7 +17,7 @@ from folium import plugins
 from atlas.errors import EmptyCollection, UnknownCollection
 from atlas.maps.context import MapContext
 from atlas.maps.geojson import feature_collection
-from atlas.maps.labels import FIELDS, domain_label, field_label, text
+from atlas.maps.labels import FIELDS, Lang, domain_label, field_label, text
 
 # Hidden from the tier, or not ingested yet: either way the map has no such layer.
 ABSENT = (UnknownCollection, EmptyCollection)
@@ -40,20 +42,49 @@ DIAMETER_WIDTHS = ((100, 1.5), (200, 2.5), (300, 4.0))
 WIDEST = 6.0
 
 
+# The portal's sheet of a site or plot (atlas.api.routers.portal), linked from its popup.
+SHEETS = {"activity-sites": ("site_id", "/sites/"), "activity-plots": ("terr_id", "/plots/")}
+SHEET = "sheet"  # the popup row holding the link; not a field of the data
+
+
 def _popup(ctx: MapContext, collection_id: str, fields: tuple[str, ...]) -> folium.GeoJsonPopup:
     labels = [field_label(collection_id, f, ctx.lang) for f in fields]
+    if collection_id in SHEETS:
+        fields, labels = (*fields, SHEET), [*labels, text(SHEET, ctx.lang)]
     return folium.GeoJsonPopup(fields=list(fields), aliases=labels, localize=True)
+
+
+def _sheet_links(ctx: MapContext, collection_id: str, ids: list[object]) -> list[str]:
+    """A link to each feature's sheet, as the HTML folium's popup writes (the id escaped)."""
+    suffix = "?lang=en" if ctx.lang is Lang.EN else ""
+    word = html.escape(text("open_sheet", ctx.lang))
+    prefix = SHEETS[collection_id][1]
+    return [
+        f'<a href="{html.escape(ctx.url(prefix + quote(str(i), safe="")) + suffix)}"'
+        f' target="_top">{word}</a>'
+        for i in ids
+    ]
 
 
 def _geojson(
     ctx: MapContext, collection_id: str, simplify: float = 0.0, **kwargs
 ) -> folium.GeoJson | None:
-    """The collection as a GeoJson layer with a labelled popup; None when the tier has none."""
+    """The collection as a GeoJson layer with a labelled popup; None when the tier has none.
+    Sites and plots link to their sheet."""
+    id_field = SHEETS.get(collection_id, ("",))[0]
     try:
         fields = ctx.shown_fields(collection_id)
-        data = feature_collection(ctx.frame(collection_id), simplify)
+        frame = ctx.frame(collection_id, extra=(id_field,) if id_field else ())
     except ABSENT:
         return None
+    drawn = frame[[g is not None and not g.is_empty for g in frame.geometry]]
+    links = _sheet_links(ctx, collection_id, list(drawn[id_field])) if id_field else []
+    if id_field and id_field not in fields:
+        drawn = drawn.drop(columns=id_field)  # read for the link only
+    data = feature_collection(drawn, simplify)
+    # Added after feature_collection, which escapes text: the link is HTML on purpose.
+    for feature, link in zip(data["features"], links, strict=bool(id_field)):
+        feature["properties"][SHEET] = link
     if not data["features"]:
         return None
     return folium.GeoJson(data, popup=_popup(ctx, collection_id, fields), **kwargs)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from atlas.layers import vector_layers
 from atlas.maps.build import build_map
 from atlas.maps.labels import FIELDS, TEXT, Lang, text
+from atlas.maps.layers import SHEET
 from atlas.maps.page import SIZE_BUDGET
 from atlas.policy.rules import vector_view
 from atlas.policy.tiers import Tier
@@ -86,7 +89,28 @@ def test_embedded_fields_are_visible_to_the_tier_and_labelled(built, tier: Tier)
     page = built[tier, Lang.FR][1].html
     visible = {f for c in vector_layers() if (v := vector_view(c, tier)) for f in v.field_names}
     labelled = {f for fields in FIELDS.values() for f in fields}
-    assert property_keys(page) <= visible & labelled
+    assert property_keys(page) - {SHEET} <= visible & labelled  # the sheet's link: not data
+
+
+@pytest.mark.parametrize("lang", list(Lang), ids=lambda lang: lang.value)
+def test_site_and_plot_popups_link_to_their_sheets(served, built, lang: Lang) -> None:
+    """Each site and plot the map draws links to its portal sheet, in the map's language."""
+    page = built[Tier.PUBLIC, lang][1].html
+    plots = served.get(Tier.PUBLIC, "/collections/activity-plots/items", params={"limit": 1000})
+    sites = served.get(Tier.PUBLIC, "/collections/activity-sites/items", params={"limit": 1000})
+    suffix = "?lang=en" if lang is Lang.EN else ""
+    links = {
+        f["properties"][SHEET]
+        for document in geojson_documents(page)
+        for f in document["features"]
+        if SHEET in f["properties"]
+    }
+    expected = {f"/plots/{f['id']}{suffix}" for f in plots.json()["features"]}
+    expected |= {f"/sites/{f['id']}{suffix}" for f in sites.json()["features"]}
+    hrefs = {re.search(r'href="([^"]+)"', link).group(1) for link in links}
+    assert hrefs == expected
+    word = text("open_sheet", lang)
+    assert all(link.endswith(f'target="_top">{word}</a>') for link in links)
 
 
 @pytest.mark.parametrize("lang", list(Lang), ids=lambda lang: lang.value)
