@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 
-from atlas.api.deps import base_url
+from atlas.api.deps import BaseUrl
 from atlas.api.negotiation import NegotiatedRoute, alternate_link
 
 router = APIRouter(tags=["Capabilities"], route_class=NegotiatedRoute)
@@ -37,7 +37,7 @@ CONFORMANCE = [
 
 
 @router.get("/", operation_id="getLandingPage", summary="Landing page")
-def landing(base: Annotated[str, Depends(base_url)]) -> dict[str, Any]:
+def landing(base: BaseUrl) -> dict[str, Any]:
     """Links to the API definition, the conformance declaration and the collections."""
     return {
         "title": "Atlas",
