@@ -87,6 +87,11 @@ class ApiSettings(BaseSettings):
         default="info", description="server log level (atlas serve)"
     )
     access_log: bool = Field(default=True, description="one log line per request (atlas serve)")
+    # The handlers waiting on a store at once per worker; the others wait their turn in order.
+    # anyio's default, 40, let 16 requests of a worker share the GIL at once and starve some.
+    handler_threads: int = Field(
+        default=4, ge=1, le=200, description="request handlers running at once per worker"
+    )
     default_limit: int = Field(default=100, ge=1)
     max_limit: int = Field(default=10_000, ge=1)
     public_url: str | None = Field(

@@ -7,6 +7,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from anyio import to_thread
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
@@ -92,6 +93,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # 200,000 parcels, 4 clients), a tail every request in flight would pay.
         gc.collect()
         gc.freeze()
+        # Sync handlers (and the few dependencies that may block) run in anyio's thread pool: a
+        # few at a time, the rest queued first come, first served (its limiter is FIFO), so no
+        # request is starved of the GIL by fifteen others (bench/features.py at 32 connections).
+        to_thread.current_default_thread_limiter().total_tokens = settings.api.handler_threads
         try:
             yield
         finally:

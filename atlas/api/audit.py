@@ -27,4 +27,3 @@ def request_id(request: Request) -> str:
         current = uuid.uuid4().hex
         request.state.request_id = current
     return current
-

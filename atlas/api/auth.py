@@ -24,8 +24,9 @@ from typing import Annotated
 
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
-from atlas.api.sessions import session_principal
+from atlas.api.sessions import SESSION_COOKIE, session_principal
 from atlas.auth.keys import KeyRing
 from atlas.auth.oidc import looks_like_jwt
 from atlas.errors import Unauthorized
@@ -55,7 +56,7 @@ def get_keys(request: Request) -> KeyRing:
     return request.app.state.keys
 
 
-def get_principal(
+async def get_principal(
     request: Request,
     _documented: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)] = None,
     _documented_header: Annotated[str | None, Security(api_key_header)] = None,
@@ -63,10 +64,29 @@ def get_principal(
     """The caller: the key's (or token's) principal, else the session's, else ANONYMOUS; a bad
     header is Unauthorized (401), a dead session cookie is ANONYMOUS."""
     token = credential(request)
-    # A credential header wins over the browser's session cookie (atlas.api.sessions).
-    principal = session_principal(request) if token is None else _authenticate(request, token)
+    # On the event loop when the answer is in memory (anonymous, a cached key): most requests
+    # skip a thread hop (atlas.api.on_loop); a session, a token or an uncached key may wait on I/O.
+    if _may_block(request, token):
+        principal = await run_in_threadpool(_principal, request, token)
+    else:
+        principal = _principal(request, token)
     request.state.principal = principal
     return principal
+
+
+def _principal(request: Request, token: str | None) -> Principal:
+    # A credential header wins over the browser's session cookie (atlas.api.sessions).
+    return session_principal(request) if token is None else _authenticate(request, token)
+
+
+def _may_block(request: Request, token: str | None) -> bool:
+    """Whether finding the caller may wait on I/O: a session (its store), an OIDC token (the
+    provider's keys), a key ring without its memory cache."""
+    if token is None:
+        return bool(request.cookies.get(SESSION_COOKIE))
+    if getattr(request.app.state, "oidc", None) is not None and looks_like_jwt(token):
+        return True
+    return not get_keys(request).in_memory
 
 
 def credential(request: Request) -> str | None:
@@ -105,15 +125,28 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def request_principal(
+async def request_principal(
     request: Request, principal: Annotated[Principal, Depends(get_principal)]
 ) -> Principal:
     """The authenticated caller, after taking one token of its rate limit (429 when none left);
     a tile (vector or map) takes a share of one."""
+    _take_token(request, principal)
+    return principal
+
+
+def caller(request: Request) -> Principal:
+    """What ``CurrentPrincipal`` gives, for a handler (in its thread) that only sometimes needs
+    the caller: found, stored on the request and charged to its rate limit."""
+    principal = _principal(request, credential(request))
+    request.state.principal = principal
+    _take_token(request, principal)
+    return principal
+
+
+def _take_token(request: Request, principal: Principal) -> None:
     route = request.scope.get("route")
     tile = getattr(route, "path", "").endswith("/{z}/{x}/{y}")
     request.app.state.limiter.check(principal, client=client_address(request), tile=tile)
-    return principal
 
 
 CurrentPrincipal = Annotated[Principal, Depends(request_principal)]

@@ -220,7 +220,7 @@ def parse_json(body: bytes, *, max_depth: int) -> Any:
         raise InvalidInput(f"the body is not valid JSON: {str(exc)[:100]}") from None
 
 
-def json_body(request: Request) -> Any:
+async def json_body(request: Request) -> Any:
     """The request's JSON body as :class:`JsonBodies` parsed it; ``{}`` when there was none."""
     return request.scope.get("state", {}).get(STATE_KEY, {})
 

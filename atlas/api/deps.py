@@ -10,6 +10,7 @@ from fastapi import Depends, Request
 
 from atlas.api.audit import request_id
 from atlas.api.auth import CurrentPrincipal
+from atlas.api.on_loop import on_loop
 from atlas.policy.gate import Gate, Policy
 from atlas.settings import Settings
 
@@ -31,9 +32,13 @@ def get_policy(request: Request) -> Policy:
     return request.app.state.policy
 
 
-def get_gate(request: Request, principal: CurrentPrincipal) -> Gate:
+async def get_gate(request: Request, principal: CurrentPrincipal) -> Gate:
     """The caller's gate: every router reads data through it, never through the store."""
     return get_policy(request).gate(principal, request_id(request))
 
 
 CurrentGate = Annotated[Gate, Depends(get_gate)]
+
+# What routers declare; each runs on the event loop (atlas.api.on_loop), once per request.
+BaseUrl = Annotated[str, Depends(on_loop(base_url))]
+CurrentSettings = Annotated[Settings, Depends(on_loop(get_settings))]

@@ -122,7 +122,7 @@ def accept_language(header: str | None) -> Lang:
     return DEFAULT_LANG
 
 
-def negotiate(
+async def negotiate(
     request: Request,
     f: Annotated[
         MediaType | None,

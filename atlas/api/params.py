@@ -15,6 +15,7 @@ from typing import Annotated
 
 from fastapi import Depends, Query, Request
 
+from atlas.api.on_loop import on_loop
 from atlas.errors import InvalidInput
 from atlas.query.crs import SUPPORTED, ApiCRS, parse_crs
 from atlas.query.features import SortKey
@@ -114,16 +115,20 @@ class PagingParams:
         self.offset = offset
 
 
+# The groups as dependencies run on the event loop (atlas.api.on_loop: no thread hop each).
+ResponseCrsQuery = Annotated[ResponseCrs, Depends(on_loop(ResponseCrs))]
+
+
 class ItemsParams:
     """Every parameter of ``/collections/{collectionId}/items``, as one :class:`ItemsRequest`."""
 
     def __init__(
         self,
         request: Request,
-        crs: Annotated[ResponseCrs, Depends()],
-        bbox: Annotated[BBoxParams, Depends()],
-        paging: Annotated[PagingParams, Depends()],
-        filters: Annotated[FilterParams, Depends()],
+        crs: ResponseCrsQuery,
+        bbox: Annotated[BBoxParams, Depends(on_loop(BBoxParams))],
+        paging: Annotated[PagingParams, Depends(on_loop(PagingParams))],
+        filters: Annotated[FilterParams, Depends(on_loop(FilterParams))],
         properties: Annotated[
             str | None, Query(description="fields to return, comma-separated")
         ] = None,
@@ -143,6 +148,9 @@ class ItemsParams:
                 (k, v) for k, v in request.query_params.multi_items() if k not in ITEM_PARAMETERS
             ),
         )
+
+
+ItemsQuery = Annotated[ItemsParams, Depends(on_loop(ItemsParams))]
 
 
 def parse_bbox(text: str) -> tuple[float, float, float, float]:

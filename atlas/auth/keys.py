@@ -193,6 +193,11 @@ class KeyRing:
             raise NotFound(f"no API key with id '{key_id[:40]}'")
         return record
 
+    @property
+    def in_memory(self) -> bool:
+        """Whether :meth:`authenticate` answers from memory (the cache), never waiting on I/O."""
+        return self.cache is not None
+
     def authenticate(self, key: str) -> Principal:
         """The caller a key stands for; Unauthorized when malformed, unknown, expired or revoked."""
         match = _KEY.match(key)

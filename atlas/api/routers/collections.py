@@ -6,11 +6,11 @@ one not yet ingested give the same 404 with the same body.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 
-from atlas.api.deps import CurrentGate, base_url
+from atlas.api.deps import BaseUrl, CurrentGate
 from atlas.api.negotiation import NegotiatedRoute, alternate_link
 from atlas.api.responses import collection_document, raster_document
 from atlas.errors import UnknownCollection
@@ -19,7 +19,7 @@ from atlas.layers.base import RasterLayer
 
 router = APIRouter(tags=["Collections"], route_class=NegotiatedRoute)
 
-Base = Annotated[str, Depends(base_url)]
+Base = BaseUrl
 
 
 @router.get("/collections", operation_id="getCollections", summary="The served collections")

@@ -14,16 +14,15 @@ from fastapi.responses import FileResponse, JSONResponse
 
 from atlas.api.auth import CurrentPrincipal
 from atlas.api.bodies import BODY_RESPONSES
-from atlas.api.deps import CurrentGate, base_url, get_settings
+from atlas.api.deps import BaseUrl, CurrentGate, CurrentSettings
 from atlas.extracts import ExtractJobs, ExtractRequest
 from atlas.extracts.jobs import JobState
 from atlas.extracts.run import plan_extract, run_extract
-from atlas.settings import Settings
 
 router = APIRouter(tags=["Extracts"])
 
-Base = Annotated[str, Depends(base_url)]
-AppSettings = Annotated[Settings, Depends(get_settings)]
+Base = BaseUrl
+AppSettings = CurrentSettings
 ZIP = "application/zip"
 _ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"description": "invalid request, or over the tier's extract cap (the estimate is said)"},
@@ -31,7 +30,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def get_jobs(request: Request) -> ExtractJobs:
+async def get_jobs(request: Request) -> ExtractJobs:
     """The job registry opened in the lifespan."""
     return request.app.state.extracts
 

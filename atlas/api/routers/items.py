@@ -8,22 +8,22 @@ queryables). Everything goes through the caller's gate.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
-from atlas.api.deps import CurrentGate, base_url
+from atlas.api.deps import BaseUrl, CurrentGate
 from atlas.api.geojson import GEOJSON, collection_response, feature_document, geojson_response
 from atlas.api.negotiation import NegotiatedRoute, alternate_link
-from atlas.api.params import ItemsParams, ResponseCrs
+from atlas.api.params import ItemsQuery, ResponseCrsQuery
 from atlas.query.requests import FeatureRequest
 from atlas.stores.base import FeaturePage
 
 router = APIRouter(tags=["Features"], route_class=NegotiatedRoute)
 
-Base = Annotated[str, Depends(base_url)]
+Base = BaseUrl
 
 
 @router.get(
@@ -38,7 +38,7 @@ def get_features(
     collectionId: str,  # noqa: N803
     gate: CurrentGate,
     base: Base,
-    params: Annotated[ItemsParams, Depends()],
+    params: ItemsQuery,
 ) -> Response:
     """A page of features as the caller's tier sees them."""
     asked = params.request
@@ -64,7 +64,7 @@ def get_feature(
     featureId: str,  # noqa: N803
     gate: CurrentGate,
     base: Base,
-    crs: Annotated[ResponseCrs, Depends()],
+    crs: ResponseCrsQuery,
 ) -> Response:
     """One feature; a feature the caller may not see is a 404 like a missing one."""
     feature = gate.feature(collectionId, FeatureRequest(featureId, crs.crs))

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 
 from atlas.api.audit import request_id
-from atlas.api.auth import get_principal, request_principal
-from atlas.api.deps import base_url, get_policy
+from atlas.api.auth import caller
+from atlas.api.deps import BaseUrl, get_policy
 from atlas.api.negotiation import MediaType, NegotiatedRoute, alternate_link
 from atlas.api.routers import portal
 
@@ -45,7 +45,7 @@ CONFORMANCE = [
     summary="Landing page",
     response_model=dict[str, Any],  # the portal's home is a Response, returned as it is
 )
-def landing(request: Request, base: Annotated[str, Depends(base_url)]) -> Any:
+def landing(request: Request, base: BaseUrl) -> Any:
     """Links to the API definition, the conformance declaration and the collections.
 
     A browser that did not ask for an encoding (no ``f``) gets the investor portal's home
@@ -53,8 +53,8 @@ def landing(request: Request, base: Annotated[str, Depends(base_url)]) -> Any:
     """
     chosen = request.state.negotiated
     if chosen.format is MediaType.HTML and "f" not in request.query_params:
-        principal = request_principal(request, get_principal(request))
-        return portal.home(request, get_policy(request).gate(principal, request_id(request)))
+        gate = get_policy(request).gate(caller(request), request_id(request))
+        return portal.home(request, gate)
     return {
         "title": "Atlas",
         "description": "Atlas des parcs d'activités et de l'attractivité du territoire",

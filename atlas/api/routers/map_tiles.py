@@ -10,17 +10,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
 
-from atlas.api.deps import CurrentGate, base_url, get_settings
+from atlas.api.deps import BaseUrl, CurrentGate, CurrentSettings
 from atlas.api.negotiation import accept_media
 from atlas.api.params import short
 from atlas.api.responses import wgs84_bbox
 from atlas.errors import InvalidInput
 from atlas.query.crs import parse_crs
 from atlas.query.grids import grid, grids
-from atlas.settings import Settings
 from atlas.tiles.legend import legend
 from atlas.tiles.position import parse_point, position
 from atlas.tiles.raster import (
@@ -35,8 +34,8 @@ from atlas.tiles.render import ImageFormat
 
 router = APIRouter(tags=["Map tiles"])
 
-Base = Annotated[str, Depends(base_url)]
-CurrentSettings = Annotated[Settings, Depends(get_settings)]
+Base = BaseUrl
+
 StyleParam = Annotated[
     str | None,
     Query(

@@ -19,15 +19,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header
+from fastapi import APIRouter, Header
 from fastapi import Path as PathParam
 from fastapi.responses import Response, StreamingResponse
 
 from atlas.api.auth import CurrentPrincipal
-from atlas.api.deps import get_settings
+from atlas.api.deps import CurrentSettings
 from atlas.errors import NotFound, RangeNotSatisfiable
 from atlas.policy.tiers import Tier
-from atlas.settings import Settings
 
 router = APIRouter(tags=["Tiles"])
 
@@ -98,7 +97,7 @@ def _chunks(path: Path, start: int, length: int) -> Iterator[bytes]:
 def get_archive(
     archive: Annotated[str, PathParam(description="file name, e.g. atlas-public-….pmtiles")],
     principal: CurrentPrincipal,
-    settings: Annotated[Settings, Depends(get_settings)],
+    settings: CurrentSettings,
     range_: Annotated[str | None, Header(alias="Range", include_in_schema=False)] = None,
 ) -> Response:
     """The archive, or one byte range of it (206)."""

@@ -18,9 +18,9 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from atlas.api.bodies import BODY_RESPONSES, json_body
-from atlas.api.deps import CurrentGate, base_url
+from atlas.api.deps import BaseUrl, CurrentGate
 from atlas.api.geojson import GEOJSON, feature_document, geojson_response
-from atlas.api.params import ResponseCrs
+from atlas.api.params import ResponseCrsQuery
 from atlas.policy.gate import Gate
 from atlas.query.crs import SUPPORTED, ApiCRS
 from atlas.selection import (
@@ -38,7 +38,7 @@ from atlas.stores.base import Feature
 
 router = APIRouter(tags=["Site selection"])
 
-Base = Annotated[str, Depends(base_url)]
+Base = BaseUrl
 PATH = "/site-selection"
 _SCHEMA = SiteCriteria.model_json_schema()
 _RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -76,7 +76,7 @@ def get_site_selection(
     request: Request,
     gate: CurrentGate,
     base: Base,
-    crs: Annotated[ResponseCrs, Depends()],
+    crs: ResponseCrsQuery,
 ) -> Response:
     """The search of the query parameters."""
     items = [(k, v) for k, v in request.query_params.multi_items() if k != "crs"]
@@ -97,7 +97,7 @@ def post_site_selection(
     gate: CurrentGate,
     body: Annotated[Any, Depends(json_body)],
     base: Base,
-    crs: Annotated[ResponseCrs, Depends()],
+    crs: ResponseCrsQuery,
 ) -> Response:
     """The search of the JSON body (checked and parsed by ``atlas.api.bodies``; none: no criteria)."""
     return _answer(gate, body, crs.crs, base)

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import Response
 
-from atlas.api.deps import CurrentGate, base_url
+from atlas.api.deps import BaseUrl, CurrentGate
 from atlas.policy.tiers import Tier
 from atlas.query.grids import grid, grids
 from atlas.tiles.tilejson import collection_tilejson
@@ -22,7 +22,7 @@ from atlas.tiles.vector import MVT, ServedTile, VectorTiles, address
 
 router = APIRouter(tags=["Tiles"])
 
-Base = Annotated[str, Depends(base_url)]
+Base = BaseUrl
 # What the tile budget did (ATLAS_TILE_MAX_FEATURES, _MAX_BYTES): features kept, and left out.
 FEATURES_HEADER = "Atlas-Tile-Features"
 DROPPED_HEADER = "Atlas-Tile-Dropped"
@@ -47,7 +47,7 @@ TILE_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-def vector_tiles(request: Request) -> VectorTiles:
+async def vector_tiles(request: Request) -> VectorTiles:
     """The app's vector tile service (cache included)."""
     tiles: VectorTiles = request.app.state.vector_tiles
     return tiles

@@ -3,12 +3,12 @@ styles (``/styles``), through the caller's gate (``atlas.tiles``)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from fastapi.responses import Response
 
-from atlas.api.deps import CurrentGate, base_url
+from atlas.api.deps import BaseUrl, CurrentGate
 from atlas.api.routers.tiles import (
     TILE_RESPONSES,
     Format,
@@ -25,7 +25,7 @@ from atlas.tiles.vector import address
 
 router = APIRouter(tags=["Tiles"])
 
-Base = Annotated[str, Depends(base_url)]
+Base = BaseUrl
 
 
 @router.get(
