@@ -58,7 +58,8 @@ def format_options() -> list[Option]:
 
 def crs_options() -> list[Option]:
     """Every CRS of the API, Lambert-93 first (the extracts' default)."""
-    return [Option(uri, CRS_LABELS.get(uri, code)) for uri, code in SUPPORTED.items()][::-1]
+    ordered = sorted(SUPPORTED.items(), key=lambda item: item[0] != STORAGE_URI)
+    return [Option(uri, CRS_LABELS.get(uri, code)) for uri, code in ordered]
 
 
 def extract_request(form: Mapping[str, str], collections: list[str]) -> ExtractRequest:
