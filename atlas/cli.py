@@ -71,8 +71,7 @@ def ingest(
             settings=settings,
             crs=crs,
             layer_name=source_layer,
-            # A bar on a terminal only: in a log or a pipe it would be noise around the result.
-            progress=not quiet and sys.stderr.isatty(),
+            progress=not quiet,  # drawn on a terminal only (atlas.progress)
         )
     except ValidationFailed as exc:
         # One line on stderr; the rows go to the report, where a data officer can work on them.
@@ -102,6 +101,7 @@ def demo(
     out: Annotated[Path | None, typer.Option(help="where to write the generated files")] = None,
     seed: Annotated[int, typer.Option(help="random seed (same seed, same territory)")] = 20261122,
     scale: Annotated[float, typer.Option(help="size factor (1.0 = about 40,000 parcels)")] = 1.0,
+    quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
 ) -> None:
     """Generate the demo territory in the national formats and ingest it."""
     from atlas.demo.build import run_demo
@@ -112,7 +112,7 @@ def demo(
     started = time.perf_counter()
     store = open_store(settings.store)
     try:
-        reports = run_demo(store, out, settings, seed=seed, scale=scale)
+        reports = run_demo(store, out, settings, seed=seed, scale=scale, quiet=quiet)
     finally:
         store.close()
     for item in reports:

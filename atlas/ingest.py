@@ -13,8 +13,7 @@ import time
 from pathlib import Path
 from tempfile import TemporaryDirectory
 
-from tqdm import tqdm
-
+from atlas import progress as progress_bars
 from atlas.derive import ingest_collections, refresh_dependents, with_derived_fields
 from atlas.errors import InvalidInput, NotFound, ValidationFailed
 from atlas.faults import checkpoint
@@ -44,7 +43,10 @@ def ingest_path(
     layer_name: str | None = None,
     progress: bool = True,
 ) -> IngestReport:
-    """Ingest one file (or archive, or directory) into ``collection_id``; the closing report."""
+    """Ingest one file (or archive, or directory) into ``collection_id``; the closing report.
+
+    ``progress``: a three-step bar on stderr when it is a terminal (``atlas.progress``).
+    """
     started = time.perf_counter()
     layer = get_layer(collection_id)
     path = Path(path).absolute()  # the sandboxed reader runs in a directory of its own
@@ -63,10 +65,12 @@ def ingest_path(
 
 
 class _Stages:
-    """A three-step progress bar (read, validate, write) that can be silent."""
+    """A three-step progress bar (read, validate, write), drawn on a terminal only."""
 
     def __init__(self, enabled: bool, collection_id: str) -> None:
-        self._bar = tqdm(total=3, desc=f"{collection_id}: read", disable=not enabled, leave=False)
+        self._bar = progress_bars.bar(
+            total=3, desc=f"{collection_id}: read", unit="step", quiet=not enabled
+        )
 
     def step(self, name: str) -> None:
         """Mark one step done and name the next."""

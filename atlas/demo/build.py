@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from atlas import progress
 from atlas.demo import (
     basemap,
     cadastre,
@@ -115,17 +116,34 @@ def write_demo_parcels(
     return parcels
 
 
-def run_demo(store, out_dir: Path, settings, *, seed: int = 20261122, scale: float = 1.0) -> list:
-    """Generate the files, then ingest each through the layer readers; the ingest reports."""
+def run_demo(
+    store,
+    out_dir: Path,
+    settings,
+    *,
+    seed: int = 20261122,
+    scale: float = 1.0,
+    quiet: bool = True,
+) -> list:
+    """Generate the files, then ingest each through the layer readers; the ingest reports.
+
+    Unless ``quiet``, one bar on a terminal counts the steps (generation, then each layer).
+    """
     from atlas.ingest import ingest_path
 
-    files = generate(Path(out_dir), seed=seed, scale=scale)
-    reports = []
-    for collection_id in INGEST_ORDER:
-        source = files["elevation"] if collection_id == "slope" else files[collection_id]
-        reports.append(
-            ingest_path(store, collection_id, source, crs=None, settings=settings, progress=False)
-        )
+    with progress.bar(desc="demo: generate", total=1 + len(INGEST_ORDER), quiet=quiet) as bar:
+        files = generate(Path(out_dir), seed=seed, scale=scale)
+        reports = []
+        for collection_id in INGEST_ORDER:
+            bar.update(1)
+            bar.set_description_str(f"demo: ingest {collection_id}")
+            source = files["elevation"] if collection_id == "slope" else files[collection_id]
+            # The demo's bar stands for them all: no bar of each layer's under it.
+            report = ingest_path(
+                store, collection_id, source, crs=None, settings=settings, progress=False
+            )
+            reports.append(report)
+        bar.update(1)
     return reports
 
 

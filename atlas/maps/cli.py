@@ -37,8 +37,10 @@ def build_command(
         str | None,
         typer.Option(help="where the API is (URLs of scripts and tiles); default ATLAS_PUBLIC_URL"),
     ] = None,
+    quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
 ) -> None:
     """Build the map of each tier, in French and in English, through that tier's gate."""
+    from atlas import progress
     from atlas.audit import open_audit_log
     from atlas.maps.context import MapContext
     from atlas.maps.labels import Lang
@@ -58,21 +60,21 @@ def build_command(
         audit = open_audit_log(settings)
         try:
             policy = Policy(store, RasterCatalog(settings.store.data_dir), audit)
-            for name in tiers:
+            pages = [(name, lang) for name in tiers for lang in Lang]
+            for name, lang in progress.track(pages, desc="maps", unit="map", quiet=quiet):
                 principal = Principal(tier=Tier(name), name="atlas maps build")
-                for lang in Lang:
-                    ctx = MapContext(
-                        policy.gate(principal, uuid.uuid4().hex),
-                        lang=lang,
-                        base=base,
-                        basemap_url=settings.maps.basemap_url,
-                        basemap_attribution=settings.maps.basemap_attribution,
-                    )
-                    page = build_page(ctx)
-                    suffix = "" if lang is Lang.FR else f"-{lang.value}"
-                    path = out / f"map-{name}{suffix}.html"
-                    path.write_text(page.html, encoding="utf-8")
-                    typer.echo(f"{path}\t{page.size} bytes")
+                ctx = MapContext(
+                    policy.gate(principal, uuid.uuid4().hex),
+                    lang=lang,
+                    base=base,
+                    basemap_url=settings.maps.basemap_url,
+                    basemap_attribution=settings.maps.basemap_attribution,
+                )
+                page = build_page(ctx)
+                suffix = "" if lang is Lang.FR else f"-{lang.value}"
+                path = out / f"map-{name}{suffix}.html"
+                path.write_text(page.html, encoding="utf-8")
+                progress.echo(f"{path}\t{page.size} bytes")  # keeps the bar whole
         finally:
             audit.close()
     finally:

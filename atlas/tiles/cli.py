@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 import uuid
 from typing import Annotated
 
@@ -23,8 +22,7 @@ def seed_command(
     quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
 ) -> None:
     """Read the tier's multi-layer tiles of ZOOM into ATLAS_TILE_CACHE_DIR."""
-    from tqdm import tqdm
-
+    from atlas import progress
     from atlas.audit import open_audit_log
     from atlas.errors import InvalidInput
     from atlas.policy.gate import Policy
@@ -59,12 +57,13 @@ def seed_command(
             )
             gate = policy.gate(Principal(tier=chosen, name="atlas tiles seed"), uuid.uuid4().hex)
             addresses = seed_addresses(gate, tile_grid, zooms)
-            show = not quiet and sys.stderr.isatty()
             report = seed(
                 tiles,
                 gate,
                 addresses,
-                wrap=lambda a: tqdm(a, unit="tile", disable=not show, desc=f"seed {chosen.value}"),
+                wrap=lambda a: progress.track(
+                    a, unit="tile", desc=f"seed {chosen.value}", quiet=quiet
+                ),
             )
         finally:
             audit.close()

@@ -25,8 +25,7 @@ def pmtiles_command(
     quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
 ) -> None:
     """Write every collection the public tier sees as one PMTiles v3 archive in OUT_DIR."""
-    from tqdm import tqdm
-
+    from atlas import progress
     from atlas.errors import InvalidInput
     from atlas.policy.gate import Policy
     from atlas.policy.tiers import Principal, Tier
@@ -49,13 +48,13 @@ def pmtiles_command(
         gate = policy.gate(
             Principal(tier=Tier.PUBLIC, name="atlas export pmtiles"), uuid.uuid4().hex
         )
-        with tqdm(unit="tile", disable=quiet, leave=False) as bar:
+        with progress.bar(desc="pmtiles", unit="tile", quiet=quiet) as bar:
 
-            def progress(done: int, total: int) -> None:
+            def advance(done: int, total: int) -> None:
                 bar.total = total
                 bar.update(done - bar.n)
 
-            result = export_pmtiles(gate, out_dir, max_zoom=max_zoom, progress=progress)
+            result = export_pmtiles(gate, out_dir, max_zoom=max_zoom, progress=advance)
     finally:
         store.close()
     typer.echo(result.summary())
