@@ -660,3 +660,63 @@ def test_the_map_check_sees_a_leak(served) -> None:
         _check_map(page, Tier.PUBLIC, secrets)
     with pytest.raises(AssertionError):
         _check_map(page, Tier.B2B, secrets)
+
+
+# The portal's site-selection and extract pages (atlas/api/routers/selection_pages.py): people's
+# pages, not API operations, so not in the OpenAPI document the matrix above reads.
+PAGE_SEARCHES: list[list[tuple[str, str]]] = [
+    [],
+    [("min_area_ha", "1"), ("vocations", "industrielle"), ("exclude_flood_classes", "4")],
+    [("water_min_dn", "100"), ("water_max_distance_m", "500"), ("only_passing", "true")],
+    [("on_market", "false"), ("outside_heritage", "true"), ("lang", "en")],
+    [("terr_acquereur", "x")],  # a hidden field named as a criterion: refused like any name
+]
+
+
+def _check_page(response, tier: Tier, url: str, secrets: Secrets, params) -> None:
+    check_response(response, tier, url, secrets, {k: v for k, v in params})
+    # Not even as a word of the page (a column, an attribute); names with an underscore only,
+    # since a plain word ("section", "commune") is also English, French or HTML.
+    for field in HIDDEN_FIELDS[tier]:
+        if "_" in field and field not in json.dumps(params):
+            assert not re.search(rf"\b{field}\b", response.text), f"{tier}: {field} in {url}"
+
+
+@pytest.mark.parametrize("tier", list(Tier), ids=lambda t: t.value)
+def test_selection_and_extract_pages_hold_nothing_the_tier_may_not_see(served, tier: Tier) -> None:
+    """The selection page and its map for every search, the extracts pages and other tiers'
+    jobs: nothing hidden; the public gets no result; a job of another answers like none."""
+    secrets = _secrets(tuple(sorted(served.sources.items())))
+    shown = 0
+    for params in PAGE_SEARCHES:
+        for path in ("/selection", "/selection/map"):
+            response = served.get(tier, path, params=params)
+            _check_page(response, tier, path, secrets, params)
+            shown += 'data-terr-id="' in response.text
+            if tier is Tier.PUBLIC:
+                assert (
+                    "data-terr-id" not in response.text and "atlas-selection" not in response.text
+                )
+            elif path.endswith("/map") and response.status_code == 200:
+                _check_map(response.text, tier, secrets)
+    assert shown == (0 if tier is Tier.PUBLIC else 4)  # every valid search, and only those
+    exports = served.get(tier, "/exports")
+    assert exports.status_code == (200 if tier is Tier.INTERNAL else 404)
+    _check_page(exports, tier, "/exports", secrets, [])
+    unknown = served.get(tier, "/exports/" + "Z" * 32)
+    for job_id in _job_ids(served, tier)[1:3]:  # the other tiers' jobs
+        other = served.get(tier, f"/exports/{job_id}")
+        assert other.status_code == unknown.status_code == 404
+        assert other.text == unknown.text.replace("Z" * 32, job_id)
+    own = served.get(tier, f"/exports/{_job_ids(served, tier)[0]}")
+    assert own.status_code == 200
+    _check_page(own, tier, "/exports/{jobId}", secrets, [])
+
+
+def test_the_selection_page_check_sees_a_leak(served) -> None:
+    """The staff's result page checked as if the public had it: the check must fail (it can)."""
+    secrets = _secrets(tuple(sorted(served.sources.items())))
+    page = served.get(Tier.INTERNAL, "/selection", params=PAGE_SEARCHES[1])
+    assert page.status_code == 200
+    with pytest.raises(AssertionError):
+        _check_page(page, Tier.PUBLIC, "/selection", secrets, PAGE_SEARCHES[1])
