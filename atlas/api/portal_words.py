@@ -54,9 +54,9 @@ WORDS: dict[str, tuple[str, str]] = {
     "exports": ("Extractions", "Extracts"),
     "exports_intro": (
         "Choisissez les couches à extraire, le format et le système de coordonnées. "
-        "L’extraction est journalisée ; le fichier reste disponible 24 heures.",
+        "L’extraction est journalisée ; le fichier reste disponible un temps limité.",
         "Choose the layers, the format and the coordinate reference system. Extracts are "
-        "audited; the file stays available for 24 hours.",
+        "audited; the file stays available for a limited time.",
     ),
     "layers": ("Couches", "Layers"),
     "csv_geometry": ("Géométrie en CSV", "Geometry in CSV"),
