@@ -26,6 +26,7 @@ from atlas.api.routers.map_tiles import router as map_tiles_router
 from atlas.api.routers.maps import router as maps_router
 from atlas.api.routers.pmtiles import router as pmtiles_router
 from atlas.api.routers.portal import router as portal_router
+from atlas.api.routers.portal_files import router as portal_files_router
 from atlas.api.routers.selection import router as selection_router
 from atlas.api.routers.selection_pages import router as selection_pages_router
 from atlas.api.routers.signin import router as signin_router
@@ -128,6 +129,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(inventory.router)  # staff only; others get the unknown-path 404
     app.include_router(signin_router)  # browser sign-in pages and forms (not in the OpenAPI)
     app.include_router(selection_pages_router)  # site-selection and extract pages (people's)
+    app.include_router(portal_files_router)  # sheets' PDFs and share images: before the pages
     # The portal's pages (/sites, /plots, /search; / for browsers): last, so that any other
     # route under /sites/… or /plots/… (the sheets' PDFs) is matched before a sheet id.
     app.include_router(portal_router)
