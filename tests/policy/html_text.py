@@ -28,7 +28,11 @@ class _Page(HTMLParser):
         values = [value for _, value in attrs if value]
         self.texts.extend(values)
         self.attributes.extend(values)
-        if tag == "script" and ("type", "application/json") in attrs:
+        # Map data, and the schema.org JSON-LD of the portal's sheets: documents, parsed.
+        if tag == "script" and dict(attrs).get("type") in (
+            "application/json",
+            "application/ld+json",
+        ):
             self._script = ""
         self._open.append(tag)
 

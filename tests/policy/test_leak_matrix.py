@@ -40,6 +40,7 @@ from tests.policy.oracle import (
     GENERALISED,
     HIDDEN_COLLECTIONS,
     HIDDEN_FIELDS,
+    ON_THE_MARKET,
     Secrets,
 )
 
@@ -720,3 +721,73 @@ def test_the_selection_page_check_sees_a_leak(served) -> None:
     assert page.status_code == 200
     with pytest.raises(AssertionError):
         _check_page(page, Tier.PUBLIC, "/selection", secrets, PAGE_SEARCHES[1])
+
+
+# The portal's pages (atlas.api.routers.portal) are pages for people, not in /api: listed here,
+# every site, plots on and off the market, and searches for what a tier may not find.
+BROWSER = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+
+
+def _portal_urls(served) -> list[str]:
+    secrets = _secrets(tuple(sorted(served.sources.items())))
+    staff = {"limit": 1000}
+    sites = served.get(Tier.INTERNAL, "/collections/activity-sites/items", params=staff).json()
+    plots = served.get(Tier.INTERNAL, "/collections/activity-plots/items", params=staff).json()
+    urls = ["/", "/?lang=en", "/sites", "/sites?sort=plots&order=desc", "/sites?lang=en"]
+    urls += [f"/sites/{f['id']}" for f in sites["features"]]
+    urls += [f"/plots/{f['id']}" for f in plots["features"][:30]]
+    urls += [f"/plots/{i}?lang=en" for i in secrets.off_market_plots[:5]]
+    probes = [*secrets.off_market_plots[:3], *secrets.owners[:2], *secrets.buyers[:2], "terrain"]
+    return urls + [f"/search?q={q}" for q in probes]
+
+
+@pytest.mark.parametrize("tier", list(Tier), ids=lambda t: t.value)
+def test_portal_pages_hold_nothing_the_tier_may_not_see(served, tier: Tier) -> None:
+    """Home, directory, every site sheet, plot sheets and searches, as each tier gets them; a
+    plot the tier may not see answers exactly like one that does not exist."""
+    secrets = _secrets(tuple(sorted(served.sources.items())))
+    hidden = set(secrets.off_market_plots) if tier is Tier.PUBLIC else set()
+    sheets = 0
+    for url in _portal_urls(served):
+        response = served.client.get(url, headers={**served.headers[tier], **BROWSER})
+        check_response(response, tier, url, secrets)
+        check_portal_page(response.text, tier, url)
+        plot_id = url.removeprefix("/plots/").split("?")[0] if url.startswith("/plots/") else None
+        if plot_id in hidden:
+            stand_in = "Z" * len(plot_id)
+            other = served.client.get(
+                url.replace(plot_id, stand_in), headers={**served.headers[tier], **BROWSER}
+            )
+            assert response.status_code == other.status_code == 404, url
+            assert response.text == other.text.replace(stand_in, plot_id), url
+        else:
+            sheets += response.status_code == 200
+    assert sheets > 30, "the portal's pages must be reached, not only their 404s"
+
+
+# A sheet row says which field it shows (data-key); the price's derived figures are the price's.
+DERIVED_FROM = {"price_total": "terr_m2_prix", "priceSpecification": "terr_m2_prix"}
+
+
+def check_portal_page(text: str, tier: Tier, url: str) -> None:
+    """No sheet row, attribute or JSON-LD key of a field (or of a figure derived from one) the
+    tier may not see."""
+    hidden = HIDDEN_FIELDS[tier]
+    shown = set(html_text.attributes(text)) | html_text.field_names(text)
+    leaked = {name for name in shown if DERIVED_FROM.get(name, name) in hidden}
+    assert not leaked, f"{tier} got {leaked} in the portal page {url}"
+
+
+def test_the_portal_check_sees_a_leak(served) -> None:
+    """A partner's priced plot sheet checked as if the public had it: the check must fail."""
+    plots = served.get(Tier.B2B, "/collections/activity-plots/items", params={"limit": 1000})
+    priced = next(
+        f["id"]
+        for f in plots.json()["features"]
+        if f["properties"].get("terr_m2_prix")
+        and f["properties"]["terr_stade_comm"] in ON_THE_MARKET
+    )
+    partner = served.client.get(f"/plots/{priced}", headers={**served.headers[Tier.B2B], **BROWSER})
+    check_portal_page(partner.text, Tier.B2B, "/plots")
+    with pytest.raises(AssertionError):
+        check_portal_page(partner.text, Tier.PUBLIC, "/plots")
