@@ -12,7 +12,7 @@ from tests.helpers import in_ci
 from tests.stores.fixtures import CONTRACT_LAYER
 
 # The served demo (demo_sources, demo_embedded, demo_postgis, served): built once per session.
-pytest_plugins = ("tests.served_demo",)
+pytest_plugins = ("tests.served_demo", "tests.browser")
 
 
 def postgis_url() -> str:

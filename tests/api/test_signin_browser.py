@@ -5,9 +5,6 @@ nothing is requested from another origin and nothing is logged as an error."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -16,29 +13,10 @@ from atlas.policy.tiers import Tier
 from tests.api.live_server import serving
 
 pytestmark = pytest.mark.browser
-CHROMIUM = Path("/usr/bin/chromium")
 PRICE = "terr_m2_prix"
 
 
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[object]:
-    """A headless Chromium; never downloaded: Debian's, or a skip (a failure in CI)."""
-    if not CHROMIUM.exists():
-        if os.environ.get("CI"):
-            pytest.fail("/usr/bin/chromium is missing: apt-get install chromium")
-        pytest.skip("/usr/bin/chromium is not installed")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox"]
-        )
-        try:
-            yield launched
-        finally:
-            launched.close()
-
-
-def test_a_partner_signs_in_sees_prices_and_signs_out(served, chromium, tmp_path) -> None:
+def test_a_partner_signs_in_sees_prices_and_signs_out(served, chromium, artifacts) -> None:
     key = served.headers[Tier.B2B]["Authorization"].removeprefix("Bearer ")
     with serving(served.client.app) as (host, port):
         origin = f"http://{host}:{port}"
@@ -66,7 +44,7 @@ def test_a_partner_signs_in_sees_prices_and_signs_out(served, chromium, tmp_path
         page.wait_for_url(plots)
         signed_in = page.content()
         indicator = page.locator(".signed-in").inner_text()
-        page.screenshot(path=str(tmp_path / "signed-in-b2b.png"))
+        page.screenshot(path=str(artifacts / "signed-in-b2b.png"))
         cookies = {c["name"]: c for c in context.cookies()}
         page.click("form.session button[type=submit]")  # "Se déconnecter"
         page.wait_for_url(f"{origin}/")

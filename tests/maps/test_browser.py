@@ -3,45 +3,21 @@ Playwright): it loads with no console error, draws its layers, and no request le
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
 from atlas.policy.tiers import Tier
 from tests.api.live_server import serving
+from tests.browser import browser  # noqa: F401 - kept importable from here (selection pages)
 
 pytestmark = pytest.mark.browser
-CHROMIUM = Path("/usr/bin/chromium")
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    """A headless Chromium; never downloaded: Debian's, or a skip (a failure in CI)."""
-    if not CHROMIUM.exists():
-        if os.environ.get("CI"):
-            pytest.fail("/usr/bin/chromium is missing: apt-get install chromium")
-        pytest.skip("/usr/bin/chromium is not installed")
-    if os.environ.get("CI"):
-        from playwright import sync_api  # in CI a missing package is a failure, not a skip
-    else:
-        sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox"]
-        )
-        try:
-            yield launched
-        finally:
-            launched.close()
-
-
-def test_public_map_loads_offline_with_no_console_error(served, browser, tmp_path) -> None:
+def test_public_map_loads_offline_with_no_console_error(served, chromium, artifacts) -> None:
     with serving(served.client.app) as (host, port):
         origin = f"http://{host}:{port}"
-        page = browser.new_page(viewport={"width": 1200, "height": 800})
+        page = chromium.new_page(viewport={"width": 1200, "height": 800})
         requests: list[str] = []
         outside: list[str] = []
         errors: list[str] = []
@@ -65,7 +41,7 @@ def test_public_map_loads_offline_with_no_console_error(served, browser, tmp_pat
         # Toggle the flood hazard on: its map tiles load from here too.
         page.get_by_text("Aléa inondation").click()
         page.wait_for_load_state("networkidle")
-        page.screenshot(path=str(tmp_path / "map-public.png"))
+        page.screenshot(path=str(artifacts / "map-public.png"))
         page.close()
     assert not outside, outside
     assert not errors, errors
@@ -76,11 +52,11 @@ def test_public_map_loads_offline_with_no_console_error(served, browser, tmp_pat
     assert any("/collections/elevation/map/tiles/" in u for u in requests)
 
 
-def test_staff_map_draws_pipes_and_parcels_from_vector_tiles(served, browser) -> None:
+def test_staff_map_draws_pipes_and_parcels_from_vector_tiles(served, chromium) -> None:
     """The staff's key on every request (as a session would): the network and parcels layers
     fetch our vector tiles and style them, with no script error."""
     with serving(served.client.app) as (host, port):
-        context = browser.new_context(extra_http_headers=served.headers[Tier.INTERNAL])
+        context = chromium.new_context(extra_http_headers=served.headers[Tier.INTERNAL])
         page = context.new_page()
         errors: list[str] = []
         tiles: list[tuple[int, str]] = []

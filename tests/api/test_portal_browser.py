@@ -1,0 +1,95 @@
+"""The portal in a real Chromium (Debian's, headless, Playwright) over the served demo: the home
+loads with no console error and nothing requested off the server; from the public map a plot's
+popup leads to the plot's sheet; a site sheet renders in French and in English. Screenshots go
+to the test's artifacts directory (``ATLAS_TEST_ARTIFACTS``)."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import pytest
+
+from atlas.policy.tiers import Tier
+from atlas.portal.reading import crs84
+from atlas.query.features import FeatureQuery
+from tests.api.live_server import serving
+from tests.portal.test_sheets import gate_of
+
+pytestmark = pytest.mark.browser
+# Centre the folium map on [lat, lon] at zoom 17 and say where that is on the page (folium keeps
+# its map in a global variable of its own naming: found by type).
+CENTRE_ON = """([lat, lon]) => {
+  const map = Object.values(window).find((v) => v instanceof L.Map);
+  map.setView([lat, lon], 17, {animate: false});
+  const point = map.latLngToContainerPoint([lat, lon]);
+  const box = map.getContainer().getBoundingClientRect();
+  return [box.left + point.x, box.top + point.y];
+}"""
+
+
+def _watched(context, host: str, port: int) -> tuple[object, list[str], list[str]]:
+    """A page whose requests off the server are refused (and noted), and its console errors."""
+    page = context.new_page()
+    outside: list[str] = []
+    errors: list[str] = []
+
+    def route(r) -> None:
+        if urlsplit(r.request.url).netloc != f"{host}:{port}":
+            outside.append(r.request.url)
+            r.abort()
+        else:
+            r.continue_()
+
+    page.route("**/*", route)
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    return page, outside, errors
+
+
+def test_home_map_popup_sheet_and_languages(served, chromium, artifacts) -> None:
+    gate = gate_of(served, Tier.PUBLIC)
+    site_id = gate.query("activity-sites", FeatureQuery(limit=1)).features[0].id
+    plot = gate.query("activity-plots", FeatureQuery(limit=1)).features[0]
+    inside = crs84(plot.geometry).representative_point()  # a point of the plot, where to click
+    with serving(served.client.app) as (host, port):
+        origin = f"http://{host}:{port}"
+        context = chromium.new_context(locale="fr-FR", viewport={"width": 1200, "height": 850})
+        page, outside, errors = _watched(context, host, port)
+        page.goto(f"{origin}/", wait_until="networkidle")
+        assert page.locator("h1").inner_text() == "Investir dans nos parcs d’activités"
+        drawn_sites = page.locator("#portal-map path.leaflet-interactive").count()
+        page.screenshot(path=str(artifacts / "home-fr.png"), full_page=True)
+        # The public map, a plot's popup, its sheet link.
+        page.goto(f"{origin}/maps/public", wait_until="networkidle")
+        x, y = page.evaluate(CENTRE_ON, [inside.y, inside.x])
+        page.mouse.click(x, y)
+        link = page.locator(".leaflet-popup-content a", has_text="Voir la fiche")
+        link.wait_for()
+        href = link.get_attribute("href") or ""
+        page.screenshot(path=str(artifacts / "map-plot-popup.png"))
+        link.click()
+        page.wait_for_url(f"{origin}/plots/**")
+        page.wait_for_load_state("networkidle")
+        sheet_title = page.locator("h1").inner_text()
+        sheet_map = page.locator("#portal-map path.leaflet-interactive").count()
+        page.screenshot(path=str(artifacts / "plot-sheet.png"), full_page=True)
+        # A site sheet, in French then in English (the switch in the header).
+        page.goto(f"{origin}/sites/{site_id}", wait_until="networkidle")
+        french = page.locator("main").inner_text()
+        page.screenshot(path=str(artifacts / "site-sheet-fr.png"), full_page=True)
+        page.click("a[hreflang='en']")
+        page.wait_for_load_state("networkidle")
+        english = page.locator("main").inner_text()
+        lang = page.locator("html").get_attribute("lang")
+        page.screenshot(path=str(artifacts / "site-sheet-en.png"), full_page=True)
+        context.close()
+    assert not outside, outside
+    assert not errors, errors
+    assert drawn_sites == len(
+        served.get(Tier.PUBLIC, "/collections/activity-sites/items").json()["features"]
+    )
+    assert href == f"/plots/{plot.id}" and sheet_title == f"Terrain {plot.id}"
+    assert sheet_map >= 2  # the plot and its site at least
+    assert "Chiffres clés" in french and "Vérifié le" in french and "Votre contact" in french
+    assert lang == "en" and "Key figures" in english and "Verified on" in english
+    assert "Chiffres clés" not in english
