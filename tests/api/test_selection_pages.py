@@ -125,13 +125,12 @@ def test_a_refused_criterion_says_what_was_wrong(served) -> None:
 
 
 def test_the_public_gets_the_invitation_and_no_result(served) -> None:
-    for path in ("/selection", "/selection/map"):
-        page = get(served, Tier.PUBLIC, path, params=CRITERIA)
-        assert page.status_code == 200
-        assert "réservée aux partenaires" in unescape(page.text)
-        assert "/signin?next=" in page.text
-        assert 'data-terr-id="' not in page.text and "atlas-selection" not in page.text
-    for path in ("/exports", "/exports/x"):
+    page = get(served, Tier.PUBLIC, "/selection", params=CRITERIA)
+    assert page.status_code == 200
+    assert "réservée aux partenaires" in unescape(page.text)
+    assert "/signin?next=" in page.text
+    assert 'data-terr-id="' not in page.text and "atlas-selection" not in page.text
+    for path in ("/exports", "/exports/x", "/maps/b2b/selection", "/maps/public/selection"):
         assert get(served, Tier.PUBLIC, path).status_code == 404
     refused = served.client.post("/selection/extract", data={"query": ""}, headers=ORIGIN)
     assert refused.status_code == 404
@@ -141,7 +140,7 @@ def test_the_result_on_the_tiers_map(served) -> None:
     """The b2b map with the result as a layer: the same plots, green when they pass."""
     params = [*CRITERIA, *WATER]
     api = _api(served, Tier.B2B, params)
-    page = get(served, Tier.B2B, "/selection/map", params=[*params, ("lang", "fr")])
+    page = get(served, Tier.B2B, "/maps/b2b/selection", params=[*params, ("lang", "fr")])
     assert page.status_code == 200
     # The layer control's names are written by json.dumps: non-ASCII letters as \\u escapes.
     assert json.dumps("Résultat de la sélection de sites") in page.text
@@ -156,6 +155,10 @@ def test_the_result_on_the_tiers_map(served) -> None:
     drawn = {f["properties"]["terr_id"]: f["properties"]["passed"] for f in layers[0]["features"]}
     assert drawn == {f["id"]: f["properties"]["passed"] for f in api["features"]}
     assert "terr_m2_prix" in page.text  # the partners' map underneath: prices
+    link = re.search(r'id="open-map" href="([^"]+)"', get(served, Tier.B2B, "/selection").text)
+    assert urlsplit(unescape(link.group(1))).path == "/maps/b2b/selection"
+    assert get(served, Tier.INTERNAL, "/maps/b2b/selection").status_code == 200  # staff hold b2b
+    assert get(served, Tier.B2B, "/maps/internal/selection").status_code == 404
 
 
 def test_extract_forms_need_the_sessions_token_and_our_origin(served) -> None:

@@ -32,7 +32,7 @@ from pyproj import Transformer
 
 from atlas.api.app import create_app
 from atlas.layers import catalog, vector_layers
-from atlas.policy.tiers import Tier
+from atlas.policy.tiers import Tier, holds
 from tests.maps import embedded
 from tests.policy import html_text
 from tests.policy.oracle import (
@@ -690,16 +690,19 @@ def test_selection_and_extract_pages_hold_nothing_the_tier_may_not_see(served, t
     secrets = _secrets(tuple(sorted(served.sources.items())))
     shown = 0
     for params in PAGE_SEARCHES:
-        for path in ("/selection", "/selection/map"):
+        response = served.get(tier, "/selection", params=params)
+        _check_page(response, tier, "/selection", secrets, params)
+        shown += 'data-terr-id="' in response.text
+        if tier is Tier.PUBLIC:
+            assert "data-terr-id" not in response.text and "atlas-selection" not in response.text
+        for map_tier in (Tier.B2B, Tier.INTERNAL):  # the tier's map with the result layer
+            path = f"/maps/{map_tier.value}/selection"
             response = served.get(tier, path, params=params)
             _check_page(response, tier, path, secrets, params)
-            shown += 'data-terr-id="' in response.text
-            if tier is Tier.PUBLIC:
-                assert (
-                    "data-terr-id" not in response.text and "atlas-selection" not in response.text
-                )
-            elif path.endswith("/map") and response.status_code == 200:
-                _check_map(response.text, tier, secrets)
+            if not holds(tier, map_tier):
+                assert response.status_code == 404
+            elif response.status_code == 200:
+                _check_map(response.text, map_tier, secrets)
     assert shown == (0 if tier is Tier.PUBLIC else 4)  # every valid search, and only those
     exports = served.get(tier, "/exports")
     assert exports.status_code == (200 if tier is Tier.INTERNAL else 404)

@@ -5,7 +5,8 @@
   the ranked plots on a map, as a table (each plot linking to its sheet ``/plots/{terr_id}``), a
   GeoJSON download (``/site-selection``) and an extract form. The public gets the sign-in
   invitation and no result.
-- ``GET /selection/map``: the caller's tier map with the result layer (``atlas.portal``).
+- ``GET /maps/{tier}/selection``: the b2b or internal map with the result layer (composed in
+  ``atlas.portal.selection_map``), to callers holding that tier (others: the unknown-path 404).
 - ``POST /selection/extract``: an extract job of the plots meeting every criterion.
 - ``GET /exports`` and ``POST /exports`` (staff; anyone else gets the unknown-path 404): layers,
   CRS and format, then ``GET /exports/{jobId}``: the job's status until its download link.
@@ -102,19 +103,24 @@ def selection_page(request: Request, principal: CurrentPrincipal) -> Response:
             rows=form.table_rows(selection, lang),
             geojson=form.result_geojson(selection.plots, base + "/plots/{terr_id}"),
             api_url=f"{base}/site-selection" + (f"?{query}" if query else ""),
-            map_url=f"{base}/selection/map?" + urlencode([*parse_qsl(query), ("lang", lang)]),
+            map_url=f"{base}/maps/{principal.tier.value}/selection?"
+            + urlencode([*parse_qsl(query), ("lang", lang)]),
             formats=extract_form.format_options(),
             crss=extract_form.crs_options(),
         )
     return render(request, "selection.html", document, status=status)
 
 
-@router.get("/selection/map")
-def selection_map_page(request: Request, principal: CurrentPrincipal) -> Response:
-    """The caller's tier map with the result of the query's criteria as a layer."""
-    if principal.tier is Tier.PUBLIC:
-        return _invitation(request)
-    lang, gate = _lang(request), _gate(request, principal)
+@router.get("/maps/{tier}/selection")
+def selection_map_page(tier: str, request: Request, principal: CurrentPrincipal) -> Response:
+    """The b2b or internal map with the result of the query's criteria as a layer; like
+    ``/maps/{tier}``, any other tier or caller gets the unknown-path 404."""
+    wanted = Tier(tier) if tier in (Tier.B2B, Tier.INTERNAL) else None
+    if wanted is None or not holds(principal.tier, wanted):
+        raise HTTPException(status_code=404)
+    lang = _lang(request)
+    # The requested tier's gate, with the caller's name for the audit (as /maps/{tier}).
+    gate = _gate(request, dataclasses.replace(principal, tier=wanted))
     selection = form.run_selection(gate, form.raw_criteria(request.query_params.multi_items()))
     settings = get_settings(request)
     ctx = MapContext(
@@ -174,10 +180,10 @@ def _started(request: Request, gate: Gate, extract: Any) -> Response:
     return RedirectResponse(href, status_code=303)
 
 
-@router.get(EXPORTS + "/{job_id}")
-def export_job_page(job_id: str, request: Request, principal: CurrentPrincipal) -> Response:
+@router.get(EXPORTS + "/{jobId}")
+def export_job_page(jobId: str, request: Request, principal: CurrentPrincipal) -> Response:  # noqa: N803
     """The caller's job: status and progress (the page reloads itself) until its download."""
-    state = request.app.state.extracts.get(job_id, principal)  # another's job: 404 like none
+    state = request.app.state.extracts.get(jobId, principal)  # another's job: 404 like none
     lang = _lang(request)
     document = {
         "words": words(lang),

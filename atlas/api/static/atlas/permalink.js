@@ -1,4 +1,4 @@
-// Permalinks for the Folium maps (/maps/{tier}, /selection/map): the view — zoom, centre, the
+// Permalinks for the Folium maps (/maps/{tier}, /maps/{tier}/selection): the view — zoom, centre, the
 // base layer and the overlays shown — lives in the URL's hash, #zoom/lat/lon/base/overlays
 // (layers by their position in the layer control, the same in French and in English), kept up
 // to date as the reader moves and toggles, and restored when the page opens with a hash. The
