@@ -32,6 +32,7 @@ from atlas.api.routers.selection_pages import router as selection_pages_router
 from atlas.api.routers.signin import router as signin_router
 from atlas.api.security_headers import SecurityHeaders
 from atlas.api.sessions import SessionCookies
+from atlas.api.warm_tiles import WarmTiles
 from atlas.audit import open_audit_log
 from atlas.auth.keys import open_keyring
 from atlas.auth.oidc import open_oidc
@@ -146,6 +147,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         JsonBodies, max_bytes=settings.bodies.max_bytes, max_depth=settings.bodies.max_depth
     )
     app.add_middleware(SessionCookies)  # a dead session cookie is cleared on the answer
+    # A public tile the cache holds, answered without the framework (every header above it).
+    app.add_middleware(WarmTiles)
     app.add_middleware(SecurityHeaders)  # CSP, nosniff, Referrer-Policy, no framing
     app.add_middleware(TierCacheHeaders, public_max_age=settings.api.public_max_age)
     # Scheme, Host and client address settled before any route or limit reads them.

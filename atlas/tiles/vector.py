@@ -91,6 +91,10 @@ def tileset_version(layers: Iterable[TilesetLayer]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
+class NotCached(Exception):
+    """A tile asked for from the cache only is not there (or may not be kept: audited)."""
+
+
 class VectorTiles:
     """Serves vector tiles through the caller's gate and a :class:`TileCache`."""
 
@@ -106,22 +110,32 @@ class VectorTiles:
         properties: tuple[str, ...],
         *,
         known: frozenset[str] = frozenset(),
+        cached_only: bool = False,
     ) -> ServedTile:
-        """A collection's own tile (one layer); not read when its ETag is in ``known``."""
+        """A collection's own tile (one layer); not read when its ETag is in ``known``;
+        :class:`NotCached` rather than a read when ``cached_only``."""
         request = TileRequest(where.tile, properties, grid=where.grid.id)
         stamp = gate.tile_stamp(collection_id, request)
         key = self._key(gate, collection_id, stamp.version, request)
         etag, version = _etag([key]), str(stamp.version)
         if etag in known:
             return ServedTile(b"", 0, 0, etag, version, modified=False)
-        mvt = self._read(gate, collection_id, key, request, audited=stamp.audited)
+        mvt = self._read(
+            gate, collection_id, key, request, audited=stamp.audited, cached_only=cached_only
+        )
         return ServedTile(mvt.data, mvt.features, mvt.dropped, etag, version)
 
     def tileset_tile(
-        self, gate: Gate, where: TileAddress, *, known: frozenset[str] = frozenset()
+        self,
+        gate: Gate,
+        where: TileAddress,
+        *,
+        known: frozenset[str] = frozenset(),
+        cached_only: bool = False,
     ) -> ServedTile:
         """The multi-layer tile of every collection the caller sees at this zoom and place;
-        not read when its ETag is in ``known``."""
+        not read when its ETag is in ``known``; :class:`NotCached` rather than a read when
+        ``cached_only``."""
         every = tileset_layers(gate)
         area = where.grid.bbox_2154(where.tile)
         layers = [layer for layer in every if _in_tile(layer, where.tile.z, area)]
@@ -143,6 +157,7 @@ class VectorTiles:
                 key,
                 request,
                 audited=gate.view(layer.info.id).audited(layer.properties),
+                cached_only=cached_only,
             )
             for layer, request, key in zip(layers, requests, keys, strict=True)
         ]
@@ -169,15 +184,24 @@ class VectorTiles:
             self._budget,
         )
 
-    def _read(
-        self, gate: Gate, collection_id: str, key: TileKey, request: TileRequest, *, audited: bool
+    def _read(  # noqa: PLR0913
+        self,
+        gate: Gate,
+        collection_id: str,
+        key: TileKey,
+        request: TileRequest,
+        *,
+        audited: bool,
+        cached_only: bool = False,
     ) -> MvtTile:
-        if audited or self.cache is None:
-            return gate.tile(collection_id, request)
-        hit = self.cache.get(key)
+        hit = None if audited or self.cache is None else self.cache.get(key)
         if hit is not None:
             return hit
+        if cached_only:
+            raise NotCached(key.text)
         mvt = gate.tile(collection_id, request)
+        if audited or self.cache is None:
+            return mvt
         self.cache.put(key, mvt)
         return mvt
 
