@@ -163,15 +163,17 @@ def draw_map(
     """The sheet's map as an RGB image (the share card pastes it)."""
     frame = frame_for(sheet, width, height)
     big = frame.scaled(SUPERSAMPLE)
-    shaded = relief_ground(relief, big) if relief is not None else None
+    # The relief is smooth (blurred over a DEM cell): warped at half the final size, then enlarged.
+    coarse = dataclasses.replace(frame, width=max(1, width // 2), height=max(1, height // 2))
+    shaded = relief_ground(relief, coarse) if relief is not None else None
     image = Image.new("RGBA", (big.width, big.height), (*GROUND, 255))
     if shaded is not None:
-        image = shaded.convert("RGBA")
+        image = shaded.resize(image.size, Image.Resampling.BILINEAR).convert("RGBA")
     for role in DRAW_ORDER:
         geometries = [big.pixels(to_mercator(s.geometry)) for s in sheet.shapes if s.role == role]
         if geometries:
             image = _draw_role(image, geometries, STYLES[role])
-    image = image.resize((width, height), Image.Resampling.LANCZOS).convert("RGB")
+    image = image.reduce(SUPERSAMPLE).convert("RGB")  # a box filter: 5x faster than Lanczos
     _scale_bar(image, frame)
     if north_arrow:
         _north_arrow(image)
@@ -180,9 +182,9 @@ def draw_map(
 
 
 def encode_png(image: Image.Image) -> bytes:
-    """PNG bytes of an image, compressed."""
+    """PNG bytes of an image."""
     out = io.BytesIO()
-    image.save(out, format="PNG", optimize=True)
+    image.save(out, format="PNG", compress_level=6)  # optimize=True: 4x the time, 5 % smaller
     return out.getvalue()
 
 
