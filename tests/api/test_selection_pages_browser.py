@@ -79,12 +79,19 @@ def test_a_partner_searches_and_sees_the_result(served, browser, tmp_path) -> No
         page.screenshot(path=str(tmp_path / "selection-b2b.png"), full_page=True)
         page.locator("#map path.leaflet-interactive").first.click()
         popup = page.locator(".leaflet-popup-content a").get_attribute("href")
+        page.locator("#map .leaflet-control-zoom-in").click()
+        page.wait_for_timeout(500)
+        moved = page.locator("#map").get_attribute("data-view")
+        page.reload(wait_until="networkidle")  # the URL now holds the criteria and the view
+        restored = page.locator("#map").get_attribute("data-view")
+        ticked = page.locator("input[name=exclude_flood_classes][value='4']").is_checked()
         context.close()
     assert not watch.outside, watch.outside
     assert not watch.errors, watch.errors
     assert "min_area_ha=20" in url and "exclude_flood_classes=4" in url  # the permalink
     assert rows == expected and drawn == len(expected) > 0
     assert popup is not None and urlsplit(popup).path.startswith("/plots/")
+    assert moved and restored == moved and ticked  # position and criteria survive a reload
 
 
 def test_a_maps_permalink_restores_zoom_and_layers(served, browser, tmp_path) -> None:  # noqa: F811

@@ -28,10 +28,27 @@
     }
   }).addTo(map);
   element.setAttribute("data-features", String(data.features.length));
+  // The criteria are the URL's query; the map's position its hash (#zoom/lat/lon, as on the
+  // Folium maps): opening a permalink with one restores the view, else the result is fitted.
+  var view = location.hash.replace(/^#/, "").split("/").map(parseFloat);
   var bounds = layer.getBounds();
-  if (bounds.isValid()) {
+  if (view.length >= 3 && view.slice(0, 3).every(isFinite)) {
+    map.setView([view[1], view[2]], view[0]);
+  } else if (bounds.isValid()) {
     map.fitBounds(bounds, { padding: [16, 16], maxZoom: 17 });
   } else {
     map.setView([48.6, 2.44], 10);
   }
+  var permalink = document.getElementById("permalink");
+  function write() {
+    var c = map.getCenter();
+    var hash = "#" + [Math.round(map.getZoom() * 100) / 100, c.lat.toFixed(5), c.lng.toFixed(5)].join("/");
+    history.replaceState(null, "", location.pathname + location.search + hash);
+    element.setAttribute("data-view", hash.slice(1));  // what tests and assistive tools can read
+    if (permalink) {
+      permalink.href = location.href;
+    }
+  }
+  map.on("moveend", write);
+  write();
 })();
