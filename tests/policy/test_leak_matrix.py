@@ -33,8 +33,9 @@ from pyproj import Transformer
 from atlas.api.app import create_app
 from atlas.layers import catalog, vector_layers
 from atlas.policy.tiers import Tier, holds
+from atlas.portal import words
 from tests.maps import embedded
-from tests.policy import html_text
+from tests.policy import html_text, pdf_text
 from tests.policy.oracle import (
     FORGED_HOSTS,
     GENERALISED,
@@ -225,6 +226,8 @@ def _text_of(response) -> str:
         return json.dumps(mapbox_vector_tile.decode(response.content), default=str)
     if "text/html" in kind:
         return html_text.searchable(response.text)
+    if "application/pdf" in kind and response.status_code == 200:
+        return pdf_text.searchable(response.content)
     return response.content.decode("utf-8", errors="replace")
 
 
@@ -794,3 +797,101 @@ def test_the_portal_check_sees_a_leak(served) -> None:
     check_portal_page(partner.text, Tier.B2B, "/plots")
     with pytest.raises(AssertionError):
         check_portal_page(partner.text, Tier.PUBLIC, "/plots")
+
+
+# A sheet's PDF (the caller's tier) and share image (the public's, whoever asks), served by
+# atlas.api.routers.portal_files: files for people, not in /api either. The PDF's text is read
+# back (pdf_text) and searched like a page; a field shows in it as its label, not its name.
+SHEET_COLLECTIONS = ("activity-plots", "activity-sites")
+
+
+def _labels(names: set[str], lang: str) -> set[str]:
+    """The sheets' labels of ``names`` (fields, or figures derived from them)."""
+    out = set()
+    for name in names | {d for d, source in DERIVED_FROM.items() if source in names}:
+        for collection_id in SHEET_COLLECTIONS:
+            try:
+                out.add(words.label(name, lang, collection_id))
+            except KeyError:
+                continue  # no sheet shows that field
+    return out
+
+
+def check_pdf(data: bytes, tier: Tier, url: str, secrets: Secrets, lang: str = "fr") -> None:
+    """No forbidden value anywhere in the PDF's text (wrapped or not), no label of a hidden field
+    or of a figure derived from one."""
+    text = pdf_text.flat(data)
+    squeezed = "".join(text.split())
+    for value in secrets.forbidden_strings(tier):
+        assert " ".join(value.split()) not in text, f"{tier} received {value!r} in {url}"
+    for label in _labels(set(HIDDEN_FIELDS[tier]), lang):
+        assert "".join(label.split()) not in squeezed, f"{tier} got {label!r} in {url}"
+
+
+def _sheet_ids(served) -> tuple[list[str], list[str], list[str]]:
+    """Sites, plots on the market and plots off it, a few of each (a PDF costs ~0.5 s)."""
+    secrets = _secrets(tuple(sorted(served.sources.items())))
+    staff = {"limit": 1000}
+    sites = served.get(Tier.INTERNAL, "/collections/activity-sites/items", params=staff).json()
+    public = served.get(Tier.PUBLIC, "/collections/activity-plots/items", params=staff).json()
+    return (
+        [f["id"] for f in sites["features"]][:6],
+        [f["id"] for f in public["features"]][:6],
+        secrets.off_market_plots[:3],
+    )
+
+
+@pytest.mark.parametrize("tier", list(Tier), ids=lambda t: t.value)
+def test_sheet_files_hold_nothing_the_tier_may_not_see(served, tier: Tier) -> None:
+    """Each tier's PDFs of sites and plots (on and off the market, FR and EN): nothing hidden,
+    and an off-market plot answers the public like an unknown id; share images are the public's
+    bytes whoever asks, and none exists of a plot off the market."""
+    secrets = _secrets(tuple(sorted(served.sources.items())))
+    sites, on_market, off_market = _sheet_ids(served)
+    urls = [f"/sites/{i}.pdf" for i in sites] + [f"/plots/{i}.pdf" for i in on_market + off_market]
+    urls += [f"/sites/{sites[0]}.pdf?lang=en", f"/plots/{on_market[0]}.pdf?lang=en"]
+    pdfs = 0
+    for url in urls:
+        response = served.get(tier, url)
+        check_response(response, tier, url, secrets)
+        ident = url.split("/")[-1].split(".pdf")[0]
+        if response.status_code == 200:
+            assert response.headers["content-type"] == "application/pdf"
+            check_pdf(response.content, tier, url, secrets, "en" if "lang=en" in url else "fr")
+            pdfs += 1
+            continue
+        assert tier is Tier.PUBLIC and ident in off_market, url
+        stand_in = "Z" * len(ident)
+        other = served.get(tier, url.replace(ident, stand_in))
+        assert response.status_code == other.status_code == 404, url
+        assert response.text == other.text.replace(stand_in, ident), url
+    assert pdfs == len(urls) - (len(off_market) if tier is Tier.PUBLIC else 0)
+    for kind, ids in (("sites", sites[:2]), ("plots", on_market[:2] + off_market[:1])):
+        for ident in ids:
+            url = f"/share/{kind}/{ident}.png"
+            response, public = served.get(tier, url), served.get(Tier.PUBLIC, url)
+            assert response.status_code == public.status_code, url
+            assert response.content == public.content, f"{tier} got another image than the public"
+            assert response.status_code == (404 if ident in off_market else 200), url
+
+
+def test_the_pdf_check_sees_a_leak(served) -> None:
+    """A partner's PDF of a priced plot checked as if the public had it: the check must fail."""
+    secrets = _secrets(tuple(sorted(served.sources.items())))
+    plots = served.get(Tier.B2B, "/collections/activity-plots/items", params={"limit": 1000})
+    priced = next(
+        f["id"]
+        for f in plots.json()["features"]
+        if f["properties"].get("terr_m2_prix")
+        and f["properties"]["terr_stade_comm"] in ON_THE_MARKET
+    )
+    partner = served.get(Tier.B2B, f"/plots/{priced}.pdf")
+    assert partner.status_code == 200
+    check_pdf(partner.content, Tier.B2B, "/plots", secrets)
+    with pytest.raises(AssertionError):
+        check_pdf(partner.content, Tier.PUBLIC, "/plots", secrets)
+    # The staff's PDF of an off-market plot names a plot the public may not see: it fails too.
+    staff = served.get(Tier.INTERNAL, f"/plots/{secrets.off_market_plots[0]}.pdf")
+    assert staff.status_code == 200
+    with pytest.raises(AssertionError):
+        check_pdf(staff.content, Tier.PUBLIC, "/plots", secrets)
