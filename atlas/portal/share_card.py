@@ -12,7 +12,7 @@ from PIL import Image, ImageDraw
 
 from atlas.errors import InvalidInput
 from atlas.policy.rasters import RasterReader
-from atlas.portal.fonts import Font, font
+from atlas.portal.fonts import Font, font, shown
 from atlas.portal.sheet import Figure, Sheet
 from atlas.portal.static_map import draw_map, encode_png
 
@@ -61,9 +61,10 @@ def render_card(sheet: Sheet, *, relief: RasterReader | None = None) -> bytes:
 
 
 def wrap(text: str, face: Font, width: int, draw: ImageDraw.ImageDraw) -> list[str]:
-    """``text`` in lines no wider than ``width`` pixels (a word longer than that stays whole)."""
+    """``text`` as ``face`` draws it, in lines no wider than ``width`` pixels (a word longer than
+    that stays whole)."""
     lines: list[str] = []
-    for word in text.split():
+    for word in shown(text, face).split():
         if lines and draw.textlength(f"{lines[-1]} {word}", font=face) <= width:
             lines[-1] = f"{lines[-1]} {word}"
         else:
@@ -91,7 +92,8 @@ def _text(card: Image.Image, sheet: Sheet) -> None:
     lang_index = sheet.lang == "en"
     draw.rectangle((0, 0, WIDTH - MAP_WIDTH, 8), fill=GOLD)
     y = PAD
-    draw.text((PAD, y), KIND[sheet.kind][lang_index], fill=GOLD, font=font(24, bold=True))
+    kind_face = font(24, bold=True)
+    draw.text((PAD, y), shown(KIND[sheet.kind][lang_index], kind_face), fill=GOLD, font=kind_face)
     y += 46
     face, lines = _fitted(sheet.title, (50, 44, 38, 32, 28), width, 3, draw)
     for line in lines:
@@ -127,7 +129,7 @@ def _figures(draw: ImageDraw.ImageDraw, figures: list[Figure], top: int, width: 
 
 def _label_face(label: str, width: int, draw: ImageDraw.ImageDraw) -> Font:
     """The largest label size (18 to 13 px) at which the label's longest word fits ``width``."""
-    words = label.split() or [""]
+    words = label.split() or [""]  # as drawn by DejaVu: folding to ASCII only narrows them
     for size in (18, 16, 14):
         face = font(size)
         if max(draw.textlength(w, font=face) for w in words) <= width:

@@ -25,7 +25,7 @@ from shapely.geometry.base import BaseGeometry
 
 from atlas.errors import InvalidInput
 from atlas.policy.rasters import RasterReader
-from atlas.portal.fonts import font
+from atlas.portal.fonts import font, shown
 from atlas.portal.sheet import Role, Sheet
 from atlas.query.crs import CRS84_CODE, transform_geometry, transformer
 from atlas.tiles.render import hillshade
@@ -287,6 +287,7 @@ def _north_arrow(image: Image.Image) -> None:
 def _attribution(image: Image.Image, text: str) -> None:
     draw = ImageDraw.Draw(image, "RGBA")
     text_font = font(11)
+    text = shown(text, text_font)
     left, top, right, bottom = draw.textbbox((0, 0), text, font=text_font)
     x, y = image.width - (right - left) - 6, image.height - (bottom - top) - 6
     draw.rectangle((x - 4, y - 3, image.width, image.height), fill=(255, 255, 255, 190))
