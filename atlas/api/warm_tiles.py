@@ -4,12 +4,14 @@ A warm tile is a dictionary lookup, but through FastAPI it paid the router, para
 validation, the dependency graph and four middlewares: about 0.5 ms of a worker for bytes it
 already held (bench/tiles.py: 1,700 warm tiles/s, 1 % of nginx serving the same files). This
 middleware sits inside the request-id, forwarded, cache and security headers (so the answer has
-every header the framework's would) and answers only the plainest case: an anonymous GET of a
-tile (a collection's or the tier's tileset) with at most ``v`` and ``f``, whose bytes are in the
-cache for the current version. It asks the same gate for the same stamp and reads the same
+every header the framework's would) and answers only the plainest case: a GET of a tile (a
+collection's or the tier's tileset) with at most ``v`` and ``f``, by a caller known from memory
+(anonymous, or an API key of the in-memory key ring), whose bytes are in the cache for the
+current version (an audited tile is never cached, so always goes to the app). It asks the same gate for the same stamp and reads the same
 cache as the routes (``atlas.tiles.vector``), charges the same rate limit, and writes the
-answer with the routes' own ``tile_response``. Anything else — a credential or a session
-cookie, another parameter, bad input, a refusal, a miss — goes on to the app unchanged.
+answer with the routes' own ``tile_response``. Anything else — a session cookie or an
+OIDC token (their lookups may wait on I/O), another parameter, bad input, a refusal, a miss —
+goes on to the app unchanged.
 """
 
 from __future__ import annotations
@@ -21,11 +23,12 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from atlas.api.audit import request_id
-from atlas.api.auth import API_KEY_HEADER, client_address
+from atlas.api.auth import client_address, credential
 from atlas.api.routers.tiles import etags, tile_response
 from atlas.api.sessions import SESSION_COOKIE
+from atlas.auth.oidc import looks_like_jwt
 from atlas.errors import AtlasError
-from atlas.policy.tiers import ANONYMOUS, Tier
+from atlas.policy.tiers import ANONYMOUS, Principal
 from atlas.tiles.vector import NotCached, ServedTile, VectorTiles, address
 
 _NAME = r"[A-Za-z0-9_.\-]{1,100}"
@@ -47,15 +50,15 @@ class WarmTiles:
             request = Request(scope)
             answer = _warm(request)
             if answer is not None:
-                served, v = answer
-                scope.setdefault("state", {})["principal"] = ANONYMOUS  # for the cache headers
-                await tile_response(served, Tier.PUBLIC, v)(scope, receive, send)
+                served, principal, v = answer
+                scope.setdefault("state", {})["principal"] = principal  # for the cache headers
+                await tile_response(served, principal.tier, v)(scope, receive, send)
                 return
         await self.app(scope, receive, send)
 
 
-def _warm(request: Request) -> tuple[ServedTile, str | None] | None:
-    """The cached tile and the ``v`` asked, or None when the app must answer."""
+def _warm(request: Request) -> tuple[ServedTile, Principal, str | None] | None:
+    """The cached tile, its caller and the ``v`` asked, or None when the app must answer."""
     path = request.scope["path"]
     root = request.scope.get("root_path", "")
     if root and path.startswith(root):
@@ -63,9 +66,6 @@ def _warm(request: Request) -> tuple[ServedTile, str | None] | None:
     collection = COLLECTION_TILE.fullmatch(path)
     tileset = None if collection else TILESET_TILE.fullmatch(path)
     if collection is None and tileset is None:
-        return None
-    headers = request.headers
-    if "authorization" in headers or API_KEY_HEADER.lower() in headers:
         return None
     if SESSION_COOKIE in request.cookies:
         return None
@@ -76,9 +76,12 @@ def _warm(request: Request) -> tuple[ServedTile, str | None] | None:
     query = dict(params)
     app = request.app
     tiles: VectorTiles = app.state.vector_tiles
-    known = etags(headers.get("if-none-match"))
+    known = etags(request.headers.get("if-none-match"))
     try:
-        gate = app.state.policy.gate(ANONYMOUS, request_id(request))
+        principal = _known_caller(request)
+        if principal is None:
+            return None
+        gate = app.state.policy.gate(principal, request_id(request))
         if collection is not None:
             where = address(*_grid_zxy(collection.groups()[1:]), query.get("f"))
             served = tiles.collection_tile(
@@ -90,10 +93,24 @@ def _warm(request: Request) -> tuple[ServedTile, str | None] | None:
             served = tiles.tileset_tile(gate, where, known=known, cached_only=True)
         # The same bucket as the routes' (a tile costs a share of a request); over it, the app
         # answers the 429 (charging once more an already empty bucket).
-        app.state.limiter.check(ANONYMOUS, client=client_address(request), tile=True)
+        app.state.limiter.check(principal, client=client_address(request), tile=True)
     except (NotCached, AtlasError):
         return None
-    return served, query.get("v")
+    return served, principal, query.get("v")
+
+
+def _known_caller(request: Request) -> Principal | None:
+    """ANONYMOUS, or the principal of an API key the ring holds in memory; None when finding
+    the caller may wait on I/O (an OIDC token, a ring without its cache). A bad header raises
+    Unauthorized, which the app then answers."""
+    token = credential(request)
+    if token is None:
+        return ANONYMOUS
+    keys = request.app.state.keys
+    if looks_like_jwt(token) or not keys.in_memory:
+        return None
+    principal: Principal = keys.authenticate(token)
+    return principal
 
 
 def _grid_zxy(groups: tuple[str, ...]) -> tuple[str, int, int, int]:

@@ -71,7 +71,6 @@ def test_the_tileset_tile_is_warm_too(served, sites_tile, monkeypatch) -> None:
 @pytest.mark.parametrize(
     ("tier", "suffix"),
     [
-        (Tier.B2B, ""),  # a key: the tier's tile, private, through the gate of its principal
         (Tier.PUBLIC, "?properties=site_nom"),  # another parameter
         (Tier.PUBLIC, "?v=1&v=2"),  # a repeated one
         (Tier.PUBLIC, "?f=png"),  # a bad one: the app's 400
@@ -84,10 +83,7 @@ def test_anything_but_the_plainest_case_goes_to_the_app(
     with hops(monkeypatch) as seen:
         response = served.get(tier, sites_tile + suffix)
     assert len(seen) == 1, seen  # the route's handler ran
-    if tier is Tier.B2B:
-        assert response.status_code == 200
-        assert response.headers["cache-control"] == "private, no-store"
-    elif "png" in suffix:
+    if "png" in suffix:
         assert response.status_code == 400
         assert "mvt or pbf" in response.json()["description"]
 
@@ -98,3 +94,23 @@ def test_a_session_cookie_goes_to_the_app(served, sites_tile, monkeypatch) -> No
         response = served.client.get(sites_tile, headers={"Cookie": "atlas_session=dead"})
     assert seen[-1] == "get_tile", seen  # (the session's lookup hops first: it may wait on I/O)
     assert response.status_code == 200
+
+
+def test_a_key_s_warm_tile_is_its_tier_s_and_private(served, sites_tile, monkeypatch) -> None:
+    cold = served.get(Tier.B2B, sites_tile)
+    with hops(monkeypatch) as seen:
+        warm = served.get(Tier.B2B, sites_tile)
+    assert seen == []
+    assert warm.status_code == cold.status_code == 200 and warm.content == cold.content
+    assert warm.headers["cache-control"] == "private, no-store"
+    assert _headers(warm) == _headers(cold)
+    public = served.get(Tier.PUBLIC, sites_tile)
+    assert public.headers["etag"] != warm.headers["etag"]  # the tiers' tiles are keyed apart
+
+
+def test_a_bad_key_is_the_app_s_401(served, sites_tile, monkeypatch) -> None:
+    with hops(monkeypatch) as seen:
+        response = served.client.get(sites_tile, headers={"Authorization": "Bearer atlas_nope"})
+    assert response.status_code == 401
+    assert "malformed" in response.json()["description"]
+    assert seen == []
