@@ -4,7 +4,9 @@ Run after ``npm ci --ignore-scripts`` in this directory: ``python build.py``. It
 files the pages load (no source maps, no sources), each package's licence, and writes
 ``manifest.json`` (name, version, npm source, integrity, licence, sha256 of every copied file).
 The copied files are committed: the app runs without Node, and CI's ``tests/maps`` checks the
-manifest against the files on disk.
+manifest against the files on disk. The ``devDependencies`` are test assets (axe-core, which the
+accessibility tests inject into pages): they go to ``tests/vendor/`` with a manifest of their own,
+so the app never ships nor serves them.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE.parent.parent / "atlas" / "api" / "static" / "vendor"
+TEST_OUT = HERE.parent.parent / "tests" / "vendor"
 MODULES = HERE / "node_modules"
 
 # package -> (target folder under vendor/, files to copy relative to the package, licence files)
@@ -48,6 +51,10 @@ FILES: dict[str, tuple[str, list[str], list[str]]] = {
         ["README.md"],  # the package ships no LICENSE file; its README states the Beerware terms
     ),
 }
+# Test assets (package.json's devDependencies), copied to TEST_OUT: never served by the app.
+TEST_FILES: dict[str, tuple[str, list[str], list[str]]] = {
+    "axe-core": ("axe-core", ["axe.min.js"], ["LICENSE", "LICENSE-3RD-PARTY.txt"]),
+}
 BUNDLED = {"leaflet.vectorgrid": ["pbf", "vector-tile", "point-geometry", "ieee754",
                                   "topojson-client"]}  # fmt: skip
 LICENCE_NAMES = ("LICENSE", "LICENSE.txt", "LICENSE.md", "license.txt")
@@ -58,8 +65,8 @@ def _target(package: str, rel: str, folder: str) -> str:
     return f"{folder}/{rel.removeprefix('dist/')}" if package == "leaflet" else f"{folder}/{rel}"
 
 
-def _copy(src: Path, target: str) -> dict[str, str]:
-    dest = OUT / target
+def _copy(src: Path, target: str, out: Path = OUT) -> dict[str, str]:
+    dest = out / target
     dest.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(src, dest)
     return {"path": target, "sha256": hashlib.sha256(dest.read_bytes()).hexdigest()}
@@ -73,19 +80,20 @@ def _lock() -> dict:
     return json.loads((HERE / "package-lock.json").read_text())["packages"]
 
 
-def main() -> None:
-    """Copy every file of :data:`FILES`, and write the manifest."""
+def _vendor(files: dict[str, tuple[str, list[str], list[str]]], out: Path) -> list[dict]:
+    """Copy each package's files and licences into ``out``; its manifest entries."""
     lock = _lock()
     entries = []
-    for package, (folder, files, licences) in FILES.items():
+    for package, (folder, rels, licences) in files.items():
         meta = json.loads((MODULES / package / "package.json").read_text())
         locked = lock[f"node_modules/{package}"]
-        copied = [_copy(MODULES / package / rel, _target(package, rel, folder)) for rel in files]
-        notices = [_copy(MODULES / package / name, f"{folder}/{name}") for name in licences]
+        copied = [_copy(MODULES / package / r, _target(package, r, folder), out) for r in rels]
+        notices = [_copy(MODULES / package / name, f"{folder}/{name}", out) for name in licences]
         for dep in BUNDLED.get(package, []):
             for name in LICENCE_NAMES:
                 if (MODULES / dep / name).exists():
-                    notices.append(_copy(MODULES / dep / name, f"{folder}/licences/{dep}-{name}"))
+                    target = f"{folder}/licences/{dep}-{name}"
+                    notices.append(_copy(MODULES / dep / name, target, out))
         entries.append(
             {
                 "name": package,
@@ -99,8 +107,15 @@ def main() -> None:
             }
         )
     manifest = {"generated_by": "web/vendor/build.py", "packages": entries}
-    (OUT / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
-    print(f"{sum(len(e['files']) for e in entries)} files of {len(entries)} packages in {OUT}")
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    print(f"{sum(len(e['files']) for e in entries)} files of {len(entries)} packages in {out}")
+    return entries
+
+
+def main() -> None:
+    """Copy every file of :data:`FILES` and :data:`TEST_FILES`, and write their manifests."""
+    _vendor(FILES, OUT)
+    _vendor(TEST_FILES, TEST_OUT)
 
 
 if __name__ == "__main__":
