@@ -545,6 +545,12 @@ def _forged_requests(served, tier: Tier) -> Iterator[tuple[str, dict[str, str]]]
             yield url, {}
             if "f" in query_names:
                 yield url, {"f": "html"}
+    # The portal's pages (not in /api): the directory, a site's and a plot's sheet, a search.
+    plot = served.get(tier, "/collections/activity-plots/items", params={"limit": 1}).json()
+    yield "/sites", {}
+    yield f"/sites/{values['featureId']}", {}
+    yield f"/plots/{plot['features'][0]['id']}", {}
+    yield "/search", {"q": "a"}
 
 
 @pytest.mark.parametrize("public_url", [None, PUBLIC_URL], ids=["no-public-url", "public-url"])
