@@ -21,6 +21,7 @@ from folium import plugins
 from folium.template import Template
 
 from atlas.maps import layers
+from atlas.maps.access import MapNames, alternative_link
 from atlas.maps.assets import vendor_all
 from atlas.maps.context import MapContext
 from atlas.maps.labels import text
@@ -138,9 +139,12 @@ def build_map(ctx: MapContext) -> folium.Map:
     communes = _base(m, ctx)
     _overlays(m, ctx, sites)
     _search(m, ctx, communes, sites)
-    folium.LayerControl(collapsed=False).add_to(m)
+    # Collapsed: open, the list covers the map; a pointer or the keyboard (Enter) opens it.
+    folium.LayerControl(collapsed=True).add_to(m)
+    MapNames(ctx.lang).add_to(m)
     root = m.get_root()
     assert isinstance(root, Figure)  # a Map's root is the Figure folium made for it
+    root.html.add_child(Element(alternative_link(ctx)), index=0)  # RGAA: the map's text alternative
     root.html.add_child(Element(legend(ctx)))
     # The view in the URL's hash (#zoom/lat/lon/base/overlays), restored on opening: our own
     # script, in the body so that it runs after Leaflet (head) and before the map's own script.

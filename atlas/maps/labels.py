@@ -118,6 +118,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "zoom_in": ("visible en zoomant", "zoom in to see"),
     "sheet": ("Fiche", "Sheet"),
     "open_sheet": ("Voir la fiche", "Open the sheet"),
+    "layers": ("Couches", "Layers"),
+    "as_table": ("Les parcs d’activités en tableau", "Business parks as a table"),
 }
 
 

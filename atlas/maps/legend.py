@@ -64,4 +64,9 @@ def legend(ctx: MapContext) -> str:
         rows.append(f"<div><b>{escape(text('vacancy', ctx.lang))}</b></div>")
         rows += _vacancy_rows()
         rows += _pipe_rows(ctx)
-    return f'<div class="atlas-legend" style="{BOX}">{"".join(rows)}</div>'
+    # A region the keyboard can reach (tabindex): the box scrolls when the legend is long.
+    name = escape(text("legend", ctx.lang))
+    return (
+        f'<div class="atlas-legend" role="region" aria-label="{name}" tabindex="0" '
+        f'style="{BOX}">{"".join(rows)}</div>'
+    )

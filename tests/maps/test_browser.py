@@ -38,7 +38,9 @@ def test_public_map_loads_offline_with_no_console_error(served, chromium, artifa
         page.wait_for_selector(".leaflet-control-layers")
         labels = page.locator(".leaflet-control-layers label").all_inner_texts()
         drawn = page.locator("path.leaflet-interactive").count()
-        # Toggle the flood hazard on: its map tiles load from here too.
+        # Toggle the flood hazard on: its map tiles load from here too (the layer control is
+        # collapsed: pointing at it opens it).
+        page.hover(".leaflet-control-layers")
         page.get_by_text("Aléa inondation").click()
         page.wait_for_load_state("networkidle")
         page.screenshot(path=str(artifacts / "map-public.png"))
@@ -72,11 +74,13 @@ def test_staff_map_draws_pipes_and_parcels_from_vector_tiles(served, chromium) -
         control = page.locator(".leaflet-control-layers")
         parcels_box = control.locator("label", has_text="Parcelles cadastrales").locator("input")
         assert parcels_box.is_disabled()  # below the parcels' min zoom (13) the control says so
+        control.hover()  # collapsed: pointing at it opens it
         with page.expect_response(lambda r: "/collections/water-pipes/tiles/" in r.url):
             control.get_by_text("Réseau d’eau potable").click()
         for _ in range(2):  # zoom 11 -> 13
             page.locator(".leaflet-control-zoom-in").click()
             page.wait_for_timeout(400)
+        control.hover()  # closed again when the pointer left it for the zoom buttons
         with page.expect_response(lambda r: "/collections/parcels/tiles/" in r.url):
             control.get_by_text("Parcelles cadastrales").click()
         page.wait_for_timeout(500)
