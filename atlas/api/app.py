@@ -43,6 +43,7 @@ from atlas.maps.service import MapCache
 from atlas.policy.gate import Policy
 from atlas.policy.reading import Paging
 from atlas.policy.tiles import TileBudget
+from atlas.portal.share_cache import CardCache
 from atlas.settings import Settings
 from atlas.stores import open_store
 from atlas.stores.rasters import RasterCatalog
@@ -81,6 +82,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         # Rendered map pages, keyed by tier, language and the versions they read.
         app.state.maps = MapCache(settings.maps.maps_cache_entries)
+        # Sheets' share images, keyed by id, language and the public's data versions.
+        app.state.share_cards = CardCache()
         app.state.keys = open_keyring(settings.store, settings.auth, cached=True)  # in memory
         app.state.limiter = RateLimiter(settings.limits)
         app.state.oidc = open_oidc(settings.auth)  # None unless ATLAS_AUTH_OIDC_JWKS is set

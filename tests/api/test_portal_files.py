@@ -97,6 +97,28 @@ def test_the_share_image_is_the_public_s_whoever_asks(served, kind: str) -> None
     assert _png(english) and english.content != public.content
 
 
+def test_a_share_image_is_drawn_once_per_data_version_and_tagged(served) -> None:
+    """The second fetch is the kept image with the same ETag; If-None-Match gets a 304 without
+    a body; another language or id is another image and another tag."""
+    terr_id = priced_plot(served)
+    url = f"/share/plots/{terr_id}.png"
+    cards = served.client.app.state.share_cards
+    first = served.get(Tier.PUBLIC, url)
+    drawn = cards.drawn
+    again = served.get(Tier.INTERNAL, url)
+    assert again.content == first.content and cards.drawn == drawn
+    tag = first.headers["etag"]
+    assert re.fullmatch(r'"[0-9a-f]{32}"', tag) and again.headers["etag"] == tag
+    revalidated = served.client.get(url, headers={"If-None-Match": tag})
+    assert revalidated.status_code == 304 and revalidated.content == b""
+    assert revalidated.headers["etag"] == tag
+    stale = served.client.get(url, headers={"If-None-Match": '"0123"'})
+    assert stale.status_code == 200 and stale.content == first.content
+    english = served.get(Tier.PUBLIC, url, params={"lang": "en"})
+    site = served.get(Tier.PUBLIC, f"/share/sites/{a_site(served)}.png")
+    assert len({tag, english.headers["etag"], site.headers["etag"]}) == 3
+
+
 def test_no_share_image_of_a_plot_not_for_sale(served) -> None:
     """Not even for the staff: a share image is the public's."""
     hidden = Secrets(served.sources).off_market_plots[0]
@@ -104,6 +126,7 @@ def test_no_share_image_of_a_plot_not_for_sale(served) -> None:
     for tier in Tier:
         response = served.get(tier, f"/share/plots/{hidden}.png")
         assert response.status_code == 404 and response.json() == unknown.json(), tier
+        assert "etag" not in response.headers
 
 
 BAD_IDS = [

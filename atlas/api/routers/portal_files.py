@@ -5,7 +5,8 @@
 - ``/share/sites/{site_id}.png``, ``/share/plots/{terr_id}.png``: the 1200 × 630 image that the
   sheets' OpenGraph and Twitter tags name (``atlas.portal.share_card``). A shared link's image is
   fetched by anyone's crawler and kept by social networks, so it is always built through a
-  *public* gate, whoever asks: a plot the public does not see has no image, for anyone.
+  *public* gate, whoever asks: a plot the public does not see has no image, for anyone. Images
+  are kept and tagged by the public's data versions (``atlas.portal.share_cache``).
 
 Like the sheets' pages (``atlas.api.routers.portal``), these are files for people, not API
 operations (out of the OpenAPI document), and an id the gate has no such site or plot for
@@ -32,6 +33,7 @@ from atlas.policy.gate import Gate
 from atlas.policy.rasters import RasterReader
 from atlas.policy.tiers import Tier
 from atlas.portal.pdf import filename, render_pdf
+from atlas.portal.share_cache import CardCache, card_key, etag
 from atlas.portal.share_card import render_card
 from atlas.portal.sheet import Sheet
 from atlas.portal.sheets import contact_of, plot_sheet, site_sheet
@@ -82,10 +84,24 @@ def _card(request: Request, principal: CurrentPrincipal, kind: Kind, ident: str)
     # The caller's name (audit), the public's view (what a shared image may show anyone).
     public = dataclasses.replace(principal, tier=Tier.PUBLIC)
     gate = get_policy(request).gate(public, request_id(request))
-    sheet = _sheet(request, gate, kind, ident)
-    data = render_card(sheet, relief=_relief(gate))
-    headers = {"Content-Language": sheet.lang, "Vary": VARY}
+    lang = negotiated(request).lang.value
+    key = card_key(gate, kind, ident, lang)
+    tag = etag(key)
+    headers = {"Content-Language": lang, "Vary": VARY, "ETag": tag}
+    # A tag we gave names an image of an id that existed in these very versions: it still does.
+    if tag in request.headers.get("if-none-match", ""):
+        return Response(status_code=304, headers=headers)
+    cards = _cards(request)
+    data = cards.get(key)
+    if data is None:
+        data = render_card(_sheet(request, gate, kind, ident), relief=_relief(gate))
+        cards.put(key, data)
     return Response(data, media_type="image/png", headers=headers)
+
+
+def _cards(request: Request) -> CardCache:
+    """The app's share images (made with the app: ``create_app``'s lifespan)."""
+    return request.app.state.share_cards
 
 
 @router.get("/sites/{site_id}.pdf")
