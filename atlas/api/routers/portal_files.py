@@ -88,7 +88,8 @@ def _card(request: Request, principal: CurrentPrincipal, kind: Kind, ident: str)
     key = card_key(gate, kind, ident, lang)
     tag = etag(key)
     headers = {"Content-Language": lang, "Vary": VARY, "ETag": tag}
-    # A tag we gave names an image of an id that existed in these very versions: it still does.
+    # A tag matches only the key it was made from, and this answer reads no data: a made-up tag
+    # of a hidden id gets the 304 a made-up id's would, telling nothing of what exists.
     if tag in request.headers.get("if-none-match", ""):
         return Response(status_code=304, headers=headers)
     cards = _cards(request)
