@@ -13,7 +13,7 @@ from pyproj import Geod
 
 from atlas.errors import InvalidInput
 from atlas.policy.tiers import Tier
-from atlas.portal.sheet import Role
+from atlas.portal.sheet import Role, Shape
 from atlas.portal.static_map import frame_for, render_map, to_mercator
 from atlas.query.crs import transformer
 from tests.portal.gate_sheets import a_site, gate_of, priced_plot, sheet_of
@@ -107,3 +107,37 @@ def test_a_sheet_without_shapes_is_refused_in_one_line(served: Served) -> None:
     )
     with pytest.raises(InvalidInput, match="no shape"):
         render_map(sheet)
+
+
+def test_flood_zones_are_hatched_and_services_dotted(served: Served) -> None:
+    """A flood zone around the plot: inside it and off the plot, stripes of two colours; a
+    service at the plot's corner: a green dot."""
+    sheet = sheet_of(served, Tier.PUBLIC, "plot", priced_plot(served))
+    subject = next(s.geometry for s in sheet.shapes if s.role == Role.SUBJECT)
+    zone = subject.buffer((subject.bounds[2] - subject.bounds[0]) * 0.2)
+    corner = shapely.Point(subject.bounds[0], subject.bounds[1])
+    drawn = dataclasses.replace(
+        sheet,
+        shapes=(
+            Shape(zone, Role.FLOOD),
+            Shape(subject, Role.SUBJECT),
+            Shape(corner, Role.SERVICE),
+        ),
+    )
+    pixels = _image(render_map(drawn, width=WIDTH, height=HEIGHT, north_arrow=False))
+    frame = frame_for(drawn, WIDTH, HEIGHT)
+    ring = (
+        frame.pixels(to_mercator(zone))
+        .buffer(-3)
+        .difference(frame.pixels(to_mercator(subject)).buffer(3))
+    )
+    rows, cols = np.mgrid[0:HEIGHT, 0:WIDTH]
+    inside = shapely.contains_xy(ring, cols + 0.5, rows + 0.5)
+    blues = pixels[inside]
+    assert len(blues) > 500
+    assert (blues[:, 2] > blues[:, 0]).mean() > 0.9  # the hazard's blue over the ground
+    dark = blues.sum(axis=1) < np.median(blues.sum(axis=1)) - 40  # the hatching's stripes
+    assert 0.1 < dark.mean() < 0.6
+    dot = frame.pixels(to_mercator(corner))
+    r, g, b = pixels[int(dot.y), int(dot.x)]
+    assert g > r and g > b, (r, g, b)
