@@ -108,6 +108,12 @@ TEXT: dict[str, tuple[str, str]] = {
     "data_json": ("Données (GeoJSON)", "Data (GeoJSON)"),
     "contact": ("Votre contact", "Your contact"),
     "map": ("Carte", "Map"),
+    # The small map's text alternative (RGAA 1.3): what it draws is listed in the sheet's tables.
+    "map_in_tables": (
+        "Ce que montre la carte (terrains, contraintes, équipements) est détaillé dans les "
+        "tableaux de la fiche.",
+        "What the map shows (plots, constraints, facilities) is detailed in the sheet's tables.",
+    ),
     "site": ("Parc d’activités", "Business park"),
     "sites_found": ("Parcs d’activités", "Business parks"),
     "plots_found": ("Terrains", "Plots"),
