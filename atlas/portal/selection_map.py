@@ -54,13 +54,27 @@ def selection_layer(ctx: MapContext, selection: Selection) -> folium.GeoJson | N
     )
 
 
+def _after(children: dict, keys: list[str]) -> list[str]:
+    """The children added after the first of ``keys`` but before the layer just added."""
+    if not keys:
+        return []
+    names = list(children)
+    return [k for k in names[names.index(keys[0]) + 1 : -1] if k not in keys]
+
+
 def selection_map(ctx: MapContext, selection: Selection) -> folium.Map:
     """The map of the context's tier with the selection's result layer (nothing saved)."""
     m = build_map(ctx)
     layer = selection_layer(ctx, selection)
     if layer is not None:
-        # The layer control collects the map's layers when it renders: this one joins it.
         layer.add_to(m)
+        # The layer control's script names every layer's variable, so it must come after this
+        # layer's own script (else the control gets undefined: a script error in the browser):
+        # the control, and what follows it in build_map (search boxes), move to the end again.
+        children = m._children
+        last = [k for k, c in children.items() if isinstance(c, folium.LayerControl)]
+        for key in [*last, *_after(children, last)]:
+            children.move_to_end(key)
         (south, west), (north, east) = layer.get_bounds()
         if None not in (south, west, north, east):
             m.fit_bounds([[south, west], [north, east]], max_zoom=16)  # type: ignore[list-item]
