@@ -143,7 +143,11 @@ def test_the_result_on_the_tiers_map(served) -> None:
     page = get(served, Tier.B2B, "/maps/b2b/selection", params=[*params, ("lang", "fr")])
     assert page.status_code == 200
     # The layer control's names are written by json.dumps: non-ASCII letters as \\u escapes.
-    assert json.dumps("Résultat de la sélection de sites") in page.text
+    name = json.dumps("Résultat de la sélection de sites")
+    assert name in page.text
+    # The control names the layer's variable: it must be defined before the control's script.
+    variable = re.search(re.escape(name) + r"\s*:\s*(\w+)", page.text).group(1)
+    assert page.text.index(f"var {variable} = ") < page.text.index("L.control.layers(")
     assert "sha256-" in page.headers["content-security-policy"]
     assert "/static/atlas/permalink.js" in page.text
     layers = [
