@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
+from urllib.parse import quote
 
 from atlas.layers.activity_plots import ON_THE_MARKET
 from atlas.policy.gate import Gate
@@ -133,7 +134,7 @@ def site_sheet(gate: Gate, site_id: str, lang: str, *, contact: Contact = DEFAUL
         contact=contact,
         verified_on=_day(props.get("site_actu_date")),
         shapes=tuple(shapes),
-        path=f"/sites/{site.id}",
+        path=f"/sites/{quote(site.id, safe='')}",
     )
 
 
@@ -161,7 +162,7 @@ def _plot_list(plots: Any, lang: str) -> Section:
             if present(r.get("terr_surf_brute"))
             else "",
             key="terr_id",
-            href=f"/plots/{r['terr_id']}",
+            href=f"/plots/{quote(str(r['terr_id']), safe='')}",
         )
         for r in rows
     )
@@ -210,7 +211,7 @@ def plot_sheet(gate: Gate, terr_id: str, lang: str, *, contact: Contact = DEFAUL
         contact=contact,
         verified_on=_day(props.get("terr_actu_date")),
         shapes=tuple(shapes),
-        path=f"/plots/{plot.id}",
+        path=f"/plots/{quote(plot.id, safe='')}",
     )
 
 

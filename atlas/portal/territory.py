@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
+from urllib.parse import quote
 
 from shapely.geometry.base import BaseGeometry
 
@@ -154,14 +155,14 @@ def search(gate: Gate, query: str, lang: str) -> Found:
     names = {r.site_id: r.name for r in rows}
     for row in rows:
         if fold(row.site_id) == wanted:
-            return Found(f"/sites/{row.site_id}", [], [])
+            return Found(f"/sites/{quote(row.site_id, safe='')}", [], [])
     sites = [r for r in rows if wanted in fold(r.name) or wanted in fold(r.commune)]
     plots = frame(gate, PLOTS, ("terr_id", "site_id", "terr_refcad")) if len(wanted) >= 3 else None
     found: list[tuple[str, str]] = []
     for record in [] if plots is None else plots.to_dict("records"):
         terr_id = str(record["terr_id"])
         if fold(terr_id) == wanted:
-            return Found(f"/plots/{terr_id}", [], [])
+            return Found(f"/plots/{quote(terr_id, safe='')}", [], [])
         refcad = fold(str(record.get("terr_refcad") or ""))
         if wanted in fold(terr_id) or wanted in refcad:
             found.append((terr_id, names.get(str(record.get("site_id")), "")))

@@ -144,7 +144,9 @@ def test_a_site_sheet_page(served, lang: str) -> None:
     words = {"fr": ("Chiffres clés", "Vérifié le", "Votre contact"),
              "en": ("Key figures", "Verified on", "Your contact")}[lang]  # fmt: skip
     assert all(w in sheet.text for w in words)
-    assert "site_surf_brute" not in sheet.text  # labels, never CNIG names
+    shown = re.sub(r"<[^>]+>", " ", sheet.text)  # what a reader reads (rows name their field)
+    area = {"fr": "Surface (ha)", "en": "Area (ha)"}[lang]
+    assert "site_surf_brute" not in shown and area in shown  # labels, never CNIG names
 
 
 def _lambert(geo: dict):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 from typing import Annotated, Any, Literal
+from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
@@ -76,7 +77,7 @@ def _sites_geojson(request: Request, rows: list[SiteRow]) -> dict[str, Any]:
                 "properties": {
                     "role": "site",
                     "label": r.name,
-                    "href": with_params(f"{base}/sites/{r.site_id}", lang=lang),
+                    "href": with_params(f"{base}/sites/{quote(r.site_id, safe='')}", lang=lang),
                 },
             }
             for r in rows
@@ -120,12 +121,13 @@ def search_page(
 def _sheet_page(request: Request, sheet: Sheet, linked: dict[str, Any]) -> Response:
     base = base_url(request)
     collection = "activity-sites" if sheet.kind == "site" else "activity-plots"
+    ident = quote(sheet.id, safe="")  # an id is one path segment, whatever it holds
     document = {
         "sheet": sheet,
         "url": base + sheet.path,
-        "pdf": f"{base}/{sheet.kind}s/{sheet.id}.pdf",
-        "image": f"{base}/share/{sheet.kind}s/{sheet.id}.png",
-        "data": f"{base}/collections/{collection}/items/{sheet.id}",
+        "pdf": f"{base}/{sheet.kind}s/{ident}.pdf",
+        "image": f"{base}/share/{sheet.kind}s/{ident}.png",
+        "data": f"{base}/collections/{collection}/items/{ident}",
         "description": summary(sheet),
         "linked": linked,
         "shapes": _shapes_geojson(sheet),
