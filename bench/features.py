@@ -36,18 +36,16 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from tempfile import TemporaryDirectory
 from urllib.parse import urlencode
 
 import _wrk
 import httpx
 import shapely
-from _common import demo_parcels, load_average, machine, opened, stores
+from _common import ingested, load_average, machine
 from pyproj import Transformer
 
 from atlas.auth.keys import open_keyring
 from atlas.demo.territory import Territory
-from atlas.ingest import ingest_path
 from atlas.settings import Settings
 
 COLLECTION = "parcels"
@@ -103,16 +101,15 @@ class Timing:
 def main() -> None:
     """Parse the options, build the stores, start the servers, print the figures."""
     args = _arguments()
-    with TemporaryDirectory(prefix="atlas-bench-") as tmp, ExitStack() as stack:
-        source, territory = demo_parcels(Path(tmp), scale=args.scale, seed=args.seed)
+    with ExitStack() as stack:
+        tmp, territory, listed = stack.enter_context(
+            ingested(args.keep, COLLECTION, scale=args.scale, seed=args.seed)
+        )
         servers: list[Server] = []
-        for kind, settings in stores(Path(tmp)):
-            store = stack.enter_context(opened(settings))
-            report = ingest_path(store, COLLECTION, source, settings=settings, progress=False)
-            print(f"{kind}: {report.summary()}")
-            servers.append(stack.enter_context(_atlas(kind, settings, Path(tmp), args.workers)))
+        for kind, settings in listed:
+            servers.append(stack.enter_context(_atlas(kind, settings, tmp, args.workers)))
             if settings.store.uses_postgis:
-                servers.extend(stack.enter_context(_tipg(settings, Path(tmp), args.workers)))
+                servers.extend(stack.enter_context(_tipg(settings, tmp, args.workers)))
         requests = {
             query: _requests(territory, side, args.requests, random.Random(f"{args.seed}{query}"))
             for query, side in QUERIES.items()
@@ -133,6 +130,9 @@ def main() -> None:
 def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=1.0, help="1.0 = about 41,000 parcels")
+    parser.add_argument(
+        "--keep", type=Path, help="keep the stores in this directory and reuse them (same scale)"
+    )
     parser.add_argument("--requests", type=int, default=200, help="distinct requests per query")
     parser.add_argument(
         "--concurrency", default="4,32", help="open connections, comma-separated (e.g. 4,32)"

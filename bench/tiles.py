@@ -50,16 +50,14 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from tempfile import TemporaryDirectory
 
 import _wrk
 import httpx
 import mapbox_vector_tile
-from _common import database_url, demo_parcels, load_average, machine, opened, stores
+from _common import database_url, ingested, load_average, machine
 from features import Server, _free_port, _process, _tree_rss_mb, _wait_ready
 
 from atlas.auth.keys import open_keyring
-from atlas.ingest import ingest_path
 from atlas.query.grids import grid
 from atlas.settings import Settings
 from atlas.types import TileXYZ
@@ -135,14 +133,12 @@ def main() -> None:
         raise SystemExit("set ATLAS_TEST_DATABASE_URL or ATLAS_DATABASE_URL: tipg needs PostGIS")
     if not _wrk.available():
         raise SystemExit("wrk is not installed: apt-get install wrk")
-    with TemporaryDirectory(prefix="atlas-bench-") as name, ExitStack() as stack:
-        tmp = Path(name)
-        source, _ = demo_parcels(tmp, scale=args.scale, seed=args.seed)
+    with ExitStack() as stack:
+        tmp, _, listed = stack.enter_context(
+            ingested(args.keep, COLLECTION, scale=args.scale, seed=args.seed)
+        )
         targets: dict[str, Target] = {}
-        for kind, settings in stores(tmp):
-            store = stack.enter_context(opened(settings))
-            report = ingest_path(store, COLLECTION, source, settings=settings, progress=False)
-            print(f"{kind}: {report.summary()}")
+        for kind, settings in listed:
             for server in _atlas_pair(stack, kind, settings, tmp, args):
                 targets[server.name] = server
             if settings.store.uses_postgis:
@@ -168,6 +164,9 @@ def main() -> None:
 def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=5.0, help="5 = about 206,000 parcels")
+    parser.add_argument(
+        "--keep", type=Path, help="keep the stores in this directory and reuse them (same scale)"
+    )
     parser.add_argument(
         "--concurrency", default="8,32", help="open connections, comma-separated (e.g. 8,32)"
     )
