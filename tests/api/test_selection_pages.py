@@ -122,6 +122,7 @@ def test_a_refused_criterion_says_what_was_wrong(served) -> None:
     assert page.status_code == 400
     assert "min_area_ha: Input should be greater than or equal to 0" in unescape(page.text)
     assert 'data-terr-id="' not in page.text
+    assert re.search(r'name="min_area_ha"[^>]*value="-1"', page.text)  # the form as typed
 
 
 def test_the_public_gets_the_invitation_and_no_result(served) -> None:

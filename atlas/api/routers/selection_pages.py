@@ -93,7 +93,7 @@ def selection_page(request: Request, principal: CurrentPrincipal) -> Response:
         selection = form.run_selection(gate, raw)
     except InvalidInput as exc:
         document["error"], status, selection = exc.description, 400, None
-    document["fields"] = form.form_fields(gate, raw if status == 200 else {}, lang)
+    document["fields"] = form.form_fields(gate, raw, lang)  # refused or not, as the reader typed
     if selection is not None:
         query = urlencode(criteria_params(selection.criteria))
         document.update(
