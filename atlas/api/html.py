@@ -30,6 +30,7 @@ MESSAGES: dict[Lang, dict[str, str]] = {
     Lang.FR: {
         "lang_name": "Français",
         "other_language": "English",
+        "skip_to_content": "Aller au contenu",
         "home": "Accueil",
         "api": "Définition de l'API (OpenAPI)",
         "api_html": "Documentation interactive de l'API",
@@ -85,6 +86,7 @@ MESSAGES: dict[Lang, dict[str, str]] = {
     Lang.EN: {
         "lang_name": "English",
         "other_language": "Français",
+        "skip_to_content": "Skip to content",
         "home": "Home",
         "api": "API definition (OpenAPI)",
         "api_html": "Interactive API documentation",

@@ -167,6 +167,9 @@ def test_the_keyboard_reaches_search_language_and_layers(origin, chromium, artif
     context = chromium.new_context(locale="fr-FR", viewport={"width": 1200, "height": 900})
     page = context.new_page()
     page.goto(f"{origin}/", wait_until="networkidle")
+    skip = _tab_until(page, lambda _: True)[-1]  # the first stop: past the header
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => document.activeElement.id === 'main'", timeout=5000)
     to_search = _tab_until(page, lambda f: f["id"] == "q")
     page.keyboard.type("Lisses")
     typed = page.input_value("#q")
@@ -189,6 +192,7 @@ def test_the_keyboard_reaches_search_language_and_layers(origin, chromium, artif
     kind = flood.evaluate("e => e.type")
     page.screenshot(path=str(artifacts / "map-layers-by-keyboard.png"))
     context.close()
+    assert "skip-link" in skip["cls"] and skip["href"].endswith("/#main"), skip
     assert to_search[-1]["id"] == "q" and typed == "Lisses", to_search
     assert to_switch[-1]["hreflang"] == "en" and switched == "en", to_switch
     assert "leaflet-control-layers-expanded" not in closed  # collapsed over the map at first

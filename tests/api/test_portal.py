@@ -202,7 +202,7 @@ def test_unknown_and_hidden_ids_are_the_unknown_path_404(served) -> None:
         for p in partner.query("activity-plots", FeatureQuery(limit=10_000)).features
         if p.properties["terr_stade_comm"] not in ON_THE_MARKET
     )
-    main = re.compile(r"<main>.*</main>", re.S)
+    main = re.compile(r"<main[^>]*>.*</main>", re.S)
     for url in ["/sites/no-such-site", "/plots/no-such-plot", f"/plots/{off_market}"]:
         response = page(served, Tier.PUBLIC, url)
         assert response.status_code == 404, url
