@@ -74,6 +74,8 @@ def test_the_form_in_french_and_english(served, tier: Tier, lang: str, words) ->
     assert water  # partners and staff have the water indicators, so the water criteria
     english = get(served, tier, "/selection", **{"Accept-Language": "en-GB,en"})
     assert "Smallest area (ha)" in english.text
+    vary = {v.strip().lower() for v in english.headers["vary"].split(",")}
+    assert {"accept-language", "authorization", "cookie"} <= vary
 
 
 def test_criteria_round_trip_through_the_url(served) -> None:

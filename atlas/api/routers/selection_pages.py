@@ -73,9 +73,16 @@ def _staff_only(principal: Principal) -> None:
         raise HTTPException(status_code=404)  # the router's answer to an unknown path
 
 
+def _page(request: Request, template: str, document: dict[str, Any], status: int = 200) -> Response:
+    """A page in the negotiated language: caches keep one copy per Accept-Language."""
+    response = render(request, template, document, status=status)
+    response.headers["Vary"] = "Accept-Language"  # the credential headers join it (cache_headers)
+    return response
+
+
 def _invitation(request: Request) -> Response:
     """The public's page: what the tool is and the sign-in link, no form and no result."""
-    return render(request, "selection.html", {"words": words(_lang(request)), "public": True})
+    return _page(request, "selection.html", {"words": words(_lang(request)), "public": True})
 
 
 @router.get("/selection")
@@ -108,7 +115,7 @@ def selection_page(request: Request, principal: CurrentPrincipal) -> Response:
             formats=extract_form.format_options(),
             crss=extract_form.crs_options(),
         )
-    return render(request, "selection.html", document, status=status)
+    return _page(request, "selection.html", document, status=status)
 
 
 @router.get("/maps/{tier}/selection")
@@ -130,7 +137,11 @@ def selection_map_page(tier: str, request: Request, principal: CurrentPrincipal)
         basemap_attribution=settings.maps.basemap_attribution,
     )
     page = render_map(selection_map(ctx, selection), lang, settings.maps.basemap_url)
-    headers = {"Content-Security-Policy": page.csp, "Content-Language": lang.value}
+    headers = {
+        "Content-Security-Policy": page.csp,
+        "Content-Language": lang.value,
+        "Vary": "Accept-Language",
+    }
     return HTMLResponse(page.html, headers=headers)
 
 
@@ -157,7 +168,7 @@ def exports_page(request: Request, principal: CurrentPrincipal) -> Response:
         "formats": extract_form.format_options(),
         "crss": extract_form.crs_options(),
     }
-    return render(request, "exports.html", document)
+    return _page(request, "exports.html", document)
 
 
 @router.post(EXPORTS)
@@ -192,6 +203,6 @@ def export_job_page(jobId: str, request: Request, principal: CurrentPrincipal) -
         "running": state.status in ("accepted", "running"),
         "download": f"{base_url(request)}/extracts/{state.job_id}/download",
     }
-    response = render(request, "export_job.html", document)
+    response = _page(request, "export_job.html", document)
     response.headers["Cache-Control"] = "no-store"
     return response
