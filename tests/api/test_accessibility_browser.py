@@ -11,7 +11,7 @@ import hashlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import pytest
 
@@ -108,10 +108,12 @@ def _check(chromium, origin, artifacts, pages: list[str], lang: str, key: str = 
 @pytest.mark.parametrize("lang", ["fr", "en"])
 def test_public_pages_pass_axe(served, origin, chromium, artifacts, lang) -> None:
     gate = gate_of(served, Tier.PUBLIC)
-    site = gate.query("activity-sites", _first()).features[0].id
+    site = gate.query("activity-sites", _first()).features[0]
     plot = gate.query("activity-plots", _first()).features[0].id
-    pages = ["/", "/sites", f"/sites/{site}", f"/plots/{plot}", "/signin", "/selection"]
-    pages += [f"/maps/public?lang={lang}"]
+    pages = ["/", "/sites", f"/sites/{site.id}", f"/plots/{plot}", "/signin", "/selection"]
+    # Search results (a commune's sites), an unknown sheet's 404 page, the atlas map.
+    commune = quote(str(site.properties["site_comm_nom"]))
+    pages += [f"/search?q={commune}", "/sites/no-such-site", f"/maps/public?lang={lang}"]
     _check(chromium, origin, artifacts, [_in(p, lang) for p in pages], lang)
 
 
