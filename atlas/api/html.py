@@ -65,6 +65,8 @@ MESSAGES: dict[Lang, dict[str, str]] = {
         "json": "JSON",
         "footer": "Atlas des parcs d'activités et de l'attractivité du territoire",
         "portal_sites": "Parcs d'activités",
+        "nav_selection": "Sélection de sites",
+        "nav_exports": "Extractions",
         "api_landing": "API et données (OGC)",
         # Sign-in (atlas.api.routers.signin) and the header's session indicator.
         "signin": "Connexion",
@@ -121,6 +123,8 @@ MESSAGES: dict[Lang, dict[str, str]] = {
         "json": "JSON",
         "footer": "Atlas of the activity parks and attractiveness of the territory",
         "portal_sites": "Business parks",
+        "nav_selection": "Site selection",
+        "nav_exports": "Extracts",
         "api_landing": "API and data (OGC)",
         "signin": "Sign in",
         "signin_intro": "Agglomeration staff and partners: sign in to see what your access level"
