@@ -21,8 +21,9 @@ BOX = (
 
 
 class MapNames(MacroElement):
-    """Names the map's container (a region, not an unnamed focusable box) and the layer control's
-    toggle, whose title Leaflet writes in English ("Layers") whatever the page's language."""
+    """Names the map's container (a region, not an unnamed focusable box), the layer control's
+    toggle, whose title Leaflet writes in English ("Layers") whatever the page's language, and
+    the search boxes."""
 
     _template = Template(
         """
@@ -34,6 +35,10 @@ class MapNames(MacroElement):
             box.querySelectorAll('.leaflet-control-layers-toggle').forEach(function (a) {
                 a.title = names.layers;
                 a.setAttribute('aria-label', names.layers);
+            });
+            // Leaflet.Search's boxes have a placeholder only: it becomes their name (RGAA 11.1).
+            box.querySelectorAll('.leaflet-control-search input').forEach(function (input) {
+                input.setAttribute('aria-label', input.placeholder);
             });
         })({{ this._parent.get_name() }}, {{ this.names }});
         {% endmacro %}

@@ -123,6 +123,9 @@ def _search(m: folium.Map, ctx: MapContext, communes: list, sites: folium.GeoJso
                 placeholder=text(key, ctx.lang),
                 collapsed=False,
                 position="topright",
+                # Leaflet.Search's own words are English: in the map's language instead.
+                textCancel=text("search_cancel", ctx.lang),
+                textErr=text("search_not_found", ctx.lang),
             ).add_to(m)
 
 

@@ -119,6 +119,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "sheet": ("Fiche", "Sheet"),
     "open_sheet": ("Voir la fiche", "Open the sheet"),
     "layers": ("Couches", "Layers"),
+    "search_cancel": ("Effacer", "Clear"),
+    "search_not_found": ("Aucun résultat", "Nothing found"),
     "as_table": ("Les parcs d’activités en tableau", "Business parks as a table"),
 }
 

@@ -184,6 +184,9 @@ def test_the_keyboard_reaches_search_language_and_layers(origin, chromium, artif
     page.goto(f"{origin}/maps/public?lang=fr", wait_until="networkidle")
     control = page.locator(".leaflet-control-layers")
     closed = control.get_attribute("class") or ""
+    searches = page.locator(".leaflet-control-search input").evaluate_all(
+        "inputs => inputs.map((i) => i.getAttribute('aria-label'))"
+    )
     to_layers = _tab_until(page, lambda f: "leaflet-control-layers-toggle" in f["cls"])
     page.keyboard.press("Enter")
     opened = control.get_attribute("class") or ""
@@ -197,6 +200,7 @@ def test_the_keyboard_reaches_search_language_and_layers(origin, chromium, artif
     assert "skip-link" in skip["cls"] and skip["href"].endswith("/#main"), skip
     assert to_search[-1]["id"] == "q" and typed == "Lisses", to_search
     assert to_switch[-1]["hreflang"] == "en" and switched == "en", to_switch
+    assert searches == ["Chercher une commune", "Chercher un parc d’activités"]  # named
     assert "leaflet-control-layers-expanded" not in closed  # collapsed over the map at first
     assert "leaflet-control-layers-toggle" in to_layers[-1]["cls"], to_layers
     assert to_layers[-1]["name"] == "Couches"  # named in the page's language

@@ -30,3 +30,4 @@ def test_the_map_links_its_table_first_and_names_itself(built, tier: Tier, lang:
     assert LAYER_CONTROL.search(page.html)  # open, it would cover the map
     assert f'"layers": "{text("layers", lang)}"' in page.html  # the control's button, named
     assert f'"map": "{text("title", lang)}"' in page.html  # the map's region
+    assert f'"textCancel": "{text("search_cancel", lang)}"' in page.html  # not English only
