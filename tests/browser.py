@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -53,3 +54,28 @@ def artifacts(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
     out = Path(root) / request.node.name.replace("/", "_")
     out.mkdir(parents=True, exist_ok=True)
     return out
+
+
+class Watch:
+    """A page's requests (all kept in order), those to another origin (refused and kept), and
+    its console and script errors: what every browser test asserts is empty or local."""
+
+    def __init__(self, page, netloc: str) -> None:  # type: ignore[no-untyped-def]
+        self.page = page
+        self.requests: list[str] = []
+        self.outside: list[str] = []
+        self.errors: list[str] = []
+        page.route("**/*", self._route(netloc))
+        page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: self.errors.append(str(e)))
+
+    def _route(self, netloc: str):  # type: ignore[no-untyped-def]
+        def route(r) -> None:  # type: ignore[no-untyped-def]
+            self.requests.append(r.request.url)
+            if urlsplit(r.request.url).netloc != netloc:
+                self.outside.append(r.request.url)
+                r.abort()
+            else:
+                r.continue_()
+
+        return route

@@ -5,14 +5,13 @@ to the test's artifacts directory (``ATLAS_TEST_ARTIFACTS``)."""
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 import pytest
 
 from atlas.policy.tiers import Tier
 from atlas.portal.reading import crs84
 from atlas.query.features import FeatureQuery
 from tests.api.live_server import serving
+from tests.browser import Watch
 from tests.portal.test_sheets import gate_of
 
 pytestmark = pytest.mark.browser
@@ -27,25 +26,6 @@ CENTRE_ON = """([lat, lon]) => {
 }"""
 
 
-def _watched(context, host: str, port: int) -> tuple[object, list[str], list[str]]:
-    """A page whose requests off the server are refused (and noted), and its console errors."""
-    page = context.new_page()
-    outside: list[str] = []
-    errors: list[str] = []
-
-    def route(r) -> None:
-        if urlsplit(r.request.url).netloc != f"{host}:{port}":
-            outside.append(r.request.url)
-            r.abort()
-        else:
-            r.continue_()
-
-    page.route("**/*", route)
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    return page, outside, errors
-
-
 def test_home_map_popup_sheet_and_languages(served, chromium, artifacts) -> None:
     gate = gate_of(served, Tier.PUBLIC)
     site_id = gate.query("activity-sites", FeatureQuery(limit=1)).features[0].id
@@ -54,7 +34,8 @@ def test_home_map_popup_sheet_and_languages(served, chromium, artifacts) -> None
     with serving(served.client.app) as (host, port):
         origin = f"http://{host}:{port}"
         context = chromium.new_context(locale="fr-FR", viewport={"width": 1200, "height": 850})
-        page, outside, errors = _watched(context, host, port)
+        watch = Watch(context.new_page(), f"{host}:{port}")
+        page, outside, errors = watch.page, watch.outside, watch.errors
         page.goto(f"{origin}/", wait_until="networkidle")
         assert page.locator("h1").inner_text() == "Investir dans nos parcs d’activités"
         drawn_sites = page.locator("#portal-map path.leaflet-interactive").count()

@@ -12,6 +12,7 @@ import pytest
 
 from atlas.policy.tiers import Tier
 from tests.api.live_server import serving
+from tests.browser import Watch
 
 pytestmark = pytest.mark.browser
 # The map instance folium made (a global named map_<hex>) and what it shows.
@@ -20,27 +21,6 @@ MAP_STATE = """() => {
   const c = map.getCenter();
   return {zoom: map.getZoom(), lat: c.lat, lon: c.lng};
 }"""
-
-
-class Watch:
-    """A page whose requests to other origins are refused and recorded, and its errors."""
-
-    def __init__(self, page, netloc: str) -> None:
-        self.outside: list[str] = []
-        self.errors: list[str] = []
-        page.route("**/*", self._route(netloc))
-        page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: self.errors.append(str(e)))
-
-    def _route(self, netloc: str):
-        def route(r) -> None:
-            if urlsplit(r.request.url).netloc != netloc:
-                self.outside.append(r.request.url)
-                r.abort()
-            else:
-                r.continue_()
-
-        return route
 
 
 def _sign_in(page, served, origin: str, path: str) -> None:

@@ -5,12 +5,11 @@ nothing is requested from another origin and nothing is logged as an error."""
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 import pytest
 
 from atlas.policy.tiers import Tier
 from tests.api.live_server import serving
+from tests.browser import Watch
 
 pytestmark = pytest.mark.browser
 PRICE = "terr_m2_prix"
@@ -21,20 +20,8 @@ def test_a_partner_signs_in_sees_prices_and_signs_out(served, chromium, artifact
     with serving(served.client.app) as (host, port):
         origin = f"http://{host}:{port}"
         context = chromium.new_context(locale="fr-FR", viewport={"width": 1200, "height": 800})
-        page = context.new_page()
-        outside: list[str] = []
-        errors: list[str] = []
-
-        def route(r) -> None:
-            if urlsplit(r.request.url).netloc != f"{host}:{port}":
-                outside.append(r.request.url)
-                r.abort()
-            else:
-                r.continue_()
-
-        page.route("**/*", route)
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: errors.append(str(e)))
+        watch = Watch(context.new_page(), f"{host}:{port}")
+        page, outside, errors = watch.page, watch.outside, watch.errors
         plots = f"{origin}/collections/activity-plots/items?f=html&limit=20"
         page.goto(plots)
         public_text = page.content()

@@ -3,13 +3,14 @@ Playwright): it loads with no console error, draws its layers, and no request le
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 import pytest
 
 from atlas.policy.tiers import Tier
 from tests.api.live_server import serving
-from tests.browser import browser  # noqa: F401 - kept importable from here (selection pages)
+from tests.browser import (
+    Watch,
+    browser,  # noqa: F401 - kept importable from here (selection pages)
+)
 
 pytestmark = pytest.mark.browser
 
@@ -17,22 +18,8 @@ pytestmark = pytest.mark.browser
 def test_public_map_loads_offline_with_no_console_error(served, chromium, artifacts) -> None:
     with serving(served.client.app) as (host, port):
         origin = f"http://{host}:{port}"
-        page = chromium.new_page(viewport={"width": 1200, "height": 800})
-        requests: list[str] = []
-        outside: list[str] = []
-        errors: list[str] = []
-
-        def route(r) -> None:
-            requests.append(r.request.url)
-            if urlsplit(r.request.url).netloc != f"{host}:{port}":
-                outside.append(r.request.url)
-                r.abort()
-            else:
-                r.continue_()
-
-        page.route("**/*", route)
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: errors.append(str(e)))
+        watch = Watch(chromium.new_page(viewport={"width": 1200, "height": 800}), f"{host}:{port}")
+        page, requests, outside, errors = watch.page, watch.requests, watch.outside, watch.errors
         # Chromium asks for English (Accept-Language): the page follows, unless lang says otherwise.
         page.goto(f"{origin}/maps/public?lang=fr", wait_until="networkidle")
         page.wait_for_selector(".leaflet-control-layers")
