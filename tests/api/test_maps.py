@@ -61,7 +61,8 @@ def test_every_asset_the_page_loads_is_served_here(served) -> None:
     urls = loaded_urls(page)
     assert len(urls) >= 8
     for url in urls:
-        assert url.startswith("/static/vendor/")
+        # Vendored libraries, or our own scripts (permalink.js): nothing from another origin.
+        assert url.startswith(("/static/vendor/", "/static/atlas/")), url
         assert served.get(Tier.PUBLIC, url).status_code == 200, url
 
 
