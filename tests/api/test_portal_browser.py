@@ -10,9 +10,11 @@ import pytest
 from atlas.policy.tiers import Tier
 from atlas.portal.reading import crs84
 from atlas.query.features import FeatureQuery
+from atlas.portal import words
 from tests.api.live_server import serving
 from tests.browser import Watch
-from tests.portal.test_sheets import gate_of
+from tests.portal.gate_sheets import a_site, gate_of, priced_plot
+from tests.portal.test_pdf import pdf_pages, squeezed
 
 pytestmark = pytest.mark.browser
 # Centre the folium map on [lat, lon] at zoom 17 and say where that is on the page (folium keeps
@@ -74,3 +76,63 @@ def test_home_map_popup_sheet_and_languages(served, chromium, artifacts) -> None
     assert "Chiffres clés" in french and "Vérifié le" in french and "Votre contact" in french
     assert lang == "en" and "Key figures" in english and "Verified on" in english
     assert "Chiffres clés" not in english
+
+
+def _download(page, link_text: str, artifacts, name: str) -> tuple[str, str]:  # type: ignore[no-untyped-def]
+    """Click the sheet's PDF link as a reader does; the file Chromium saved, read back with
+    pypdf (whitespace squeezed: a table cell wraps where reportlab chose), and its name."""
+    with page.expect_download() as caught:
+        page.get_by_role("link", name=link_text).click()
+    download = caught.value
+    saved = artifacts / name
+    download.save_as(str(saved))
+    return squeezed("\n".join(pdf_pages(saved.read_bytes()))), download.suggested_filename
+
+
+def test_a_sheet_s_pdf_downloads_with_the_plots_figures(served, chromium, artifacts) -> None:
+    """A visitor downloads a site's sheet in French and in English from the button on the page:
+    the file Chromium saves holds the site's name and each plot on the market with its area as
+    the public's own JSON gives them; a partner signed in downloads a plot's sheet with its price,
+    a visitor the same plot's without."""
+    site_id, terr_id = a_site(served), priced_plot(served)
+    site = served.get(Tier.PUBLIC, f"/collections/activity-sites/items/{site_id}").json()
+    on_market = served.get(
+        Tier.PUBLIC,
+        "/collections/activity-plots/items",
+        params={"filter": f"site_id = '{site_id}'", "limit": 500},
+    ).json()["features"]
+    plot_b2b = served.get(Tier.B2B, f"/collections/activity-plots/items/{terr_id}").json()
+    key = served.headers[Tier.B2B]["Authorization"].removeprefix("Bearer ")
+    with serving(served.client.app) as (host, port):
+        origin = f"http://{host}:{port}"
+        context = chromium.new_context(locale="fr-FR", accept_downloads=True)
+        watch = Watch(context.new_page(), f"{host}:{port}")
+        page = watch.page
+        page.goto(f"{origin}/sites/{site_id}", wait_until="networkidle")
+        french, french_name = _download(page, "Télécharger la fiche (PDF)", artifacts, "site-fr.pdf")
+        page.click("a[hreflang='en']")
+        page.wait_for_load_state("networkidle")
+        english, english_name = _download(page, "Download the sheet (PDF)", artifacts, "site-en.pdf")
+        page.goto(f"{origin}/plots/{terr_id}", wait_until="networkidle")
+        public_plot, _ = _download(page, "Télécharger la fiche (PDF)", artifacts, "plot-public.pdf")
+        page.goto(f"{origin}/signin?next=/plots/{terr_id}")
+        page.fill("#key", key)
+        page.click("main form button[type=submit]")
+        page.wait_for_url(f"{origin}/plots/{terr_id}")
+        b2b_plot, _ = _download(page, "Télécharger la fiche (PDF)", artifacts, "plot-b2b.pdf")
+        context.close()
+    assert not watch.outside, watch.outside
+    assert not watch.errors, watch.errors
+    assert french_name == f"fiche-parc-{site_id}.pdf", french_name
+    assert english_name == f"business-park-sheet-{site_id}.pdf", english_name
+    assert on_market, "the site has plots on the market"
+    for text, lang in ((french, "fr"), (english, "en")):
+        assert squeezed(site["properties"]["site_nom"]) in text
+        for plot in on_market:
+            area = words.number(float(plot["properties"]["terr_surf_brute"]), lang, 2)
+            assert squeezed(f"{plot['id']}") in text and squeezed(f"{area} ha") in text, plot["id"]
+    assert "Chiffresclés" in french and "Keyfigures" in english and "Chiffresclés" not in english
+    price = float(plot_b2b["properties"]["terr_m2_prix"])
+    price_label = squeezed(words.label("terr_m2_prix", "fr", "activity-plots"))
+    assert squeezed(words.number(price, "fr", 2)) in b2b_plot and price_label in b2b_plot
+    assert terr_id in public_plot and price_label not in public_plot
