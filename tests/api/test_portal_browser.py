@@ -8,9 +8,9 @@ from __future__ import annotations
 import pytest
 
 from atlas.policy.tiers import Tier
+from atlas.portal import words
 from atlas.portal.reading import crs84
 from atlas.query.features import FeatureQuery
-from atlas.portal import words
 from tests.api.live_server import serving
 from tests.browser import Watch
 from tests.portal.gate_sheets import a_site, gate_of, priced_plot
@@ -109,10 +109,14 @@ def test_a_sheet_s_pdf_downloads_with_the_plots_figures(served, chromium, artifa
         watch = Watch(context.new_page(), f"{host}:{port}")
         page = watch.page
         page.goto(f"{origin}/sites/{site_id}", wait_until="networkidle")
-        french, french_name = _download(page, "Télécharger la fiche (PDF)", artifacts, "site-fr.pdf")
+        french, french_name = _download(
+            page, "Télécharger la fiche (PDF)", artifacts, "site-fr.pdf"
+        )
         page.click("a[hreflang='en']")
         page.wait_for_load_state("networkidle")
-        english, english_name = _download(page, "Download the sheet (PDF)", artifacts, "site-en.pdf")
+        english, english_name = _download(
+            page, "Download the sheet (PDF)", artifacts, "site-en.pdf"
+        )
         page.goto(f"{origin}/plots/{terr_id}", wait_until="networkidle")
         public_plot, _ = _download(page, "Télécharger la fiche (PDF)", artifacts, "plot-public.pdf")
         page.goto(f"{origin}/signin?next=/plots/{terr_id}")
