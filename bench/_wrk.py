@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from tempfile import TemporaryDirectory
@@ -29,6 +30,11 @@ function request()
   return wrk.format("GET", paths[i])
 end
 """
+# Before each run the machine is let go quiet: the previous server's backlog (requests wrk had
+# sent when it stopped, a database still running them) must not fall on the next server's slice.
+SETTLE_IDLE_SHARE = 0.8  # of both cores' time, over one window
+SETTLE_WINDOW_S = 0.25
+SETTLE_MAX_S = 5.0  # a machine busy with something else is measured as it is
 _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
 
 
@@ -62,7 +68,9 @@ def run(  # noqa: PLR0913
     seconds: float,
     threads: int = 2,
 ) -> Load:
-    """``connections`` keep-alive connections sending ``paths`` to ``base`` for ``seconds``."""
+    """``connections`` keep-alive connections sending ``paths`` to ``base`` for ``seconds``,
+    once the machine has gone quiet (:func:`settle`)."""
+    settle()
     with TemporaryDirectory(prefix="atlas-wrk-") as tmp:
         script, listing = Path(tmp) / "paths.lua", Path(tmp) / "paths.txt"
         script.write_text(_SCRIPT)
@@ -79,6 +87,26 @@ def run(  # noqa: PLR0913
             env={"ATLAS_WRK_PATHS": str(listing), "PATH": "/usr/bin:/bin"},
         )
     return _parse(done.stdout)
+
+
+def settle() -> float:
+    """Wait until the CPUs are idle for ``SETTLE_IDLE_SHARE`` of a window (at most
+    ``SETTLE_MAX_S``); the seconds waited."""
+    started = time.monotonic()
+    while time.monotonic() - started < SETTLE_MAX_S:
+        before = _cpu_times()
+        time.sleep(SETTLE_WINDOW_S)
+        after = _cpu_times()
+        total = sum(after) - sum(before)
+        if total <= 0 or (after[3] + after[4] - before[3] - before[4]) / total >= SETTLE_IDLE_SHARE:
+            break
+    return time.monotonic() - started
+
+
+def _cpu_times() -> list[int]:
+    """The machine's CPU time counters (``/proc/stat``: user nice system idle iowait …)."""
+    with open("/proc/stat") as stat:
+        return [int(v) for v in stat.readline().split()[1:]]
 
 
 def _parse(output: str) -> Load:

@@ -150,5 +150,3 @@ def _typed(spec: FieldSpec, values: list[Any]) -> Any:
             "datetime64[ms, UTC]"
         )
     return pd.Series([None if v is None else str(v) for v in values], dtype=object)
-
-

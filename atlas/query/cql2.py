@@ -176,6 +176,12 @@ _GRAMMAR_FIXES = (
 )
 
 
+def prepare() -> None:
+    """Build the CQL2-text parser now (its LALR tables take 0.1 s of CPU, 0.4 s on a busy
+    machine) rather than in the first request that carries a filter text."""
+    _text_grammar_parser()
+
+
 @lru_cache(maxsize=1)
 def _text_grammar_parser() -> Lark:
     """The CQL2-text parser: pygeofilter's grammar with ``_GRAMMAR_FIXES``, its transformer."""
