@@ -19,4 +19,4 @@ def open_store(settings: StoreSettings) -> FeatureStore:
         )
     from atlas.stores.embedded import EmbeddedStore
 
-    return EmbeddedStore(settings.data_dir)
+    return EmbeddedStore(settings.data_dir, threads=settings.embedded_threads)

@@ -102,11 +102,19 @@ class EmbeddedStore:
 
     kind = "embedded"
 
-    def __init__(self, data_dir: Path, *, layers: Mapping[str, VectorLayer] | None = None) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        layers: Mapping[str, VectorLayer] | None = None,
+        threads: int | None = None,
+    ) -> None:
         self._layers = layers  # None: the layer catalog; tests pass their own layers
         self.root = Path(data_dir) / "vector"
         self.root.mkdir(parents=True, exist_ok=True)
         self._db = connect()
+        if threads is not None:  # StoreSettings.embedded_threads says why one
+            self._db.execute(f"SET threads = {int(threads)}")
         self._served = Catalog(self.root)
         self._served.adopt_legacy(keep=KEEP_VERSIONS)
         self._aliases: set[str] = set()  # versions attached to the connection
