@@ -1,24 +1,35 @@
-"""A public vector tile already in the cache, answered before the framework.
+"""A plain vector tile answered before the framework: from the cache, or read in a thread.
 
 A warm tile is a dictionary lookup, but through FastAPI it paid the router, parameter
 validation, the dependency graph and four middlewares: about 0.5 ms of a worker for bytes it
-already held (bench/tiles.py: 1,700 warm tiles/s, 1 % of nginx serving the same files). This
-middleware sits inside the request-id, forwarded, cache and security headers (so the answer has
-every header the framework's would) and answers only the plainest case: a GET of a tile (a
-collection's or the tier's tileset) with at most ``v`` and ``f``, by a caller known from memory
-(anonymous, or an API key of the in-memory key ring), whose bytes are in the cache for the
-current version (an audited tile is never cached, so always goes to the app). It asks the same gate for the same stamp and reads the same
-cache as the routes (``atlas.tiles.vector``), charges the same rate limit, and writes the
-answer with the routes' own ``tile_response``. Anything else — a session cookie or an
-OIDC token (their lookups may wait on I/O), another parameter, bad input, a refusal, a miss —
-goes on to the app unchanged.
+already held (bench/tiles.py: 1,700 warm tiles/s, 1 % of nginx serving the same files); a cold
+one paid the same on top of its statement, half the Python time of a tile (py-spy, one worker,
+cold z16 tiles on PostGIS: the dependency graph alone 16 %). This middleware sits inside the
+request-id, forwarded, cache and security headers (so the answer has every header the
+framework's would) and answers only the plainest case: a GET of a tile (a collection's or the
+tier's tileset) with at most ``v`` and ``f``, by a caller known from memory (anonymous, or an
+API key of the in-memory key ring). It asks the same gate for the same stamp and reads the same
+cache as the routes (``atlas.tiles.vector``), charges the same rate limit, and writes the answer
+with the routes' own ``tile_response``; a tile the cache does not hold is read in the handler
+pool (the same FIFO limiter as the routes), unless it is audited. Anything else — a session
+cookie or an OIDC token (their lookups may wait on I/O), another parameter, bad input, a
+refusal, an audited tile, a read that fails — goes on to the app, which answers it as it answers
+any request (a failed read is tried once more there, and charged once more).
+
+What the app has and this path has not: a tile read here is not interrupted when its client goes
+away (``CancelOnDisconnect`` is further in); tile statements are bounded by the tile budget and
+the statement timeout.
 """
 
 from __future__ import annotations
 
+import logging
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
+import anyio.to_thread
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -36,29 +47,39 @@ _ZXY = r"/(\d{1,2})/(\d{1,10})/(\d{1,10})"
 COLLECTION_TILE = re.compile(rf"/collections/({_NAME})/tiles/({_NAME}){_ZXY}")
 TILESET_TILE = re.compile(rf"/tiles/({_NAME}){_ZXY}")
 _PARAMETERS = frozenset({"v", "f"})
+log = logging.getLogger(__name__)
 
 
 class WarmTiles:
-    """ASGI middleware: cached anonymous tiles answered here, everything else by ``app``."""
+    """ASGI middleware: plain tiles answered here, everything else by ``app``."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Answer a warm public tile, or hand the request on."""
+        """Answer a plain tile, or hand the request on."""
         if scope["type"] == "http" and scope["method"] == "GET":
             request = Request(scope)
-            answer = _warm(request)
-            if answer is not None:
-                served, principal, v = answer
-                scope.setdefault("state", {})["principal"] = principal  # for the cache headers
-                await tile_response(served, principal.tier, v)(scope, receive, send)
+            plain = _plain(request)
+            served = None if plain is None else await _served(request, plain)
+            if plain is not None and served is not None:
+                scope.setdefault("state", {})["principal"] = plain.principal  # cache headers
+                await tile_response(served, plain.principal.tier, plain.v)(scope, receive, send)
                 return
         await self.app(scope, receive, send)
 
 
-def _warm(request: Request) -> tuple[ServedTile, Principal, str | None] | None:
-    """The cached tile, its caller and the ``v`` asked, or None when the app must answer."""
+@dataclass(frozen=True, slots=True)
+class PlainTile:
+    """A plain tile request: its caller, the ``v`` asked, and how to read it through the gate."""
+
+    principal: Principal
+    v: str | None
+    read: Callable[[bool], ServedTile]  # cached_only -> the tile, or NotCached
+
+
+def _plain(request: Request) -> PlainTile | None:
+    """The tile request, or None when the app must answer it."""
     path = request.scope["path"]
     root = request.scope.get("root_path", "")
     if root and path.startswith(root):
@@ -74,29 +95,55 @@ def _warm(request: Request) -> tuple[ServedTile, Principal, str | None] | None:
     if len(set(names)) != len(names) or not _PARAMETERS.issuperset(names):
         return None
     query = dict(params)
-    app = request.app
-    tiles: VectorTiles = app.state.vector_tiles
+    tiles: VectorTiles = request.app.state.vector_tiles
     known = etags(request.headers.get("if-none-match"))
     try:
         principal = _known_caller(request)
         if principal is None:
             return None
-        gate = app.state.policy.gate(principal, request_id(request))
+        gate = request.app.state.policy.gate(principal, request_id(request))
         if collection is not None:
             where = address(*_grid_zxy(collection.groups()[1:]), query.get("f"))
-            served = tiles.collection_tile(
-                gate, collection.group(1), where, (), known=known, cached_only=True
-            )
+            collection_id = collection.group(1)
+
+            def read(cached_only: bool) -> ServedTile:
+                return tiles.collection_tile(
+                    gate, collection_id, where, (), known=known, cached_only=cached_only
+                )
         else:
             assert tileset is not None
             where = address(*_grid_zxy(tileset.groups()), query.get("f"))
-            served = tiles.tileset_tile(gate, where, known=known, cached_only=True)
-        # The same bucket as the routes' (a tile costs a share of a request); over it, the app
-        # answers the 429 (charging once more an already empty bucket).
-        app.state.limiter.check(principal, client=client_address(request), tile=True)
-    except (NotCached, AtlasError):
+
+            def read(cached_only: bool) -> ServedTile:
+                return tiles.tileset_tile(gate, where, known=known, cached_only=cached_only)
+    except AtlasError:
         return None
-    return served, principal, query.get("v")
+    return PlainTile(principal, query.get("v"), read)
+
+
+async def _served(request: Request, plain: PlainTile) -> ServedTile | None:
+    """The tile from the cache, or read in the handler pool; None when the app must answer."""
+    try:
+        try:
+            served = plain.read(True)  # on the loop: a dictionary lookup
+        except NotCached as miss:
+            if miss.audited:
+                return None
+            _charge(request, plain.principal)  # before the work, as the route is charged
+            return await anyio.to_thread.run_sync(plain.read, False)
+        _charge(request, plain.principal)
+    except AtlasError:
+        return None
+    except Exception:  # noqa: BLE001 - the app reads it again and answers the failure its way
+        log.debug("a plain tile read failed; the app answers it", exc_info=True)
+        return None
+    return served
+
+
+def _charge(request: Request, principal: Principal) -> None:
+    """The same bucket as the routes' (a tile costs a share of a request); over it, the app
+    answers the 429 (charging once more an already empty bucket)."""
+    request.app.state.limiter.check(principal, client=client_address(request), tile=True)
 
 
 def _known_caller(request: Request) -> Principal | None:

@@ -92,7 +92,11 @@ def tileset_version(layers: Iterable[TilesetLayer]) -> str:
 
 
 class NotCached(Exception):
-    """A tile asked for from the cache only is not there (or may not be kept: audited)."""
+    """A tile asked for from the cache only is not there (or may not be kept: ``audited``)."""
+
+    def __init__(self, key: str, *, audited: bool) -> None:
+        super().__init__(key)
+        self.audited = audited
 
 
 class VectorTiles:
@@ -198,7 +202,7 @@ class VectorTiles:
         if hit is not None:
             return hit
         if cached_only:
-            raise NotCached(key.text)
+            raise NotCached(key.text, audited=audited)
         mvt = gate.tile(collection_id, request)
         if audited or self.cache is None:
             return mvt

@@ -1,13 +1,17 @@
-"""Warm public tiles answered before the framework (atlas.api.warm_tiles): the same bytes and
-headers as the routes', no thread hop, and everything but the plainest case left to the app."""
+"""Plain tiles answered before the framework (atlas.api.warm_tiles): the same bytes and headers
+as the routes', no thread hop for a warm tile, one hop (the read, no handler) for a cold one,
+and everything but the plainest case (audited tiles included) left to the app."""
 
 from __future__ import annotations
+
+import datetime as dt
 
 import mapbox_vector_tile
 import morecantile
 import pytest
 
 from atlas.policy.tiers import Tier
+from atlas.tiles.cache import TileCache
 from tests.api.test_on_loop import hops
 
 TMS = morecantile.tms.get("WebMercatorQuad")
@@ -15,16 +19,29 @@ TMS = morecantile.tms.get("WebMercatorQuad")
 PER_ANSWER = {"x-request-id", "date", "server"}
 
 
+def _tile_with_features(served, tier: Tier, collection_id: str) -> str:
+    """A tile of the collection that holds some, as the tier sees it (from its TileJSON)."""
+    base = f"/collections/{collection_id}/tiles/WebMercatorQuad"
+    tilejson = served.get(tier, base).json()
+    z = max(tilejson["minzoom"], 12)  # a zoom where features are drawn as they are
+    for tile in TMS.tiles(*tilejson["bounds"], zooms=[z]):
+        url = f"{base}/{z}/{tile.x}/{tile.y}"
+        if served.get(tier, url).status_code == 200:
+            return url
+    raise AssertionError(f"no {tier.value} tile of {collection_id} holds a feature")
+
+
 @pytest.fixture(scope="module")
 def sites_tile(served) -> str:
-    """A public tile of the activity sites that holds some (found through the TileJSON's bounds)."""
-    tilejson = served.get(Tier.PUBLIC, "/collections/activity-sites/tiles/WebMercatorQuad").json()
-    z = max(tilejson["minzoom"], 12)  # a zoom where sites are drawn as they are
-    for tile in TMS.tiles(*tilejson["bounds"], zooms=[z]):
-        url = f"/collections/activity-sites/tiles/WebMercatorQuad/{z}/{tile.x}/{tile.y}"
-        if served.get(Tier.PUBLIC, url).status_code == 200:
-            return url
-    raise AssertionError("no public tile of activity sites holds a site")
+    """A public tile of the activity sites that holds some."""
+    return _tile_with_features(served, Tier.PUBLIC, "activity-sites")
+
+
+@pytest.fixture
+def empty_cache(served, monkeypatch) -> None:
+    """Every tile a miss from now on (a new, empty cache for this test)."""
+    tiles = served.client.app.state.vector_tiles
+    monkeypatch.setattr(tiles, "cache", TileCache(memory_bytes=8 * 1024 * 1024))
 
 
 def _headers(response) -> dict[str, str]:
@@ -114,3 +131,70 @@ def test_a_bad_key_is_the_app_s_401(served, sites_tile, monkeypatch) -> None:
     assert response.status_code == 401
     assert "malformed" in response.json()["description"]
     assert seen == []
+
+
+@pytest.mark.parametrize("tier", [Tier.PUBLIC, Tier.B2B])
+def test_a_cold_tile_is_read_in_the_pool_as_the_app_reads_it(
+    served, sites_tile, empty_cache, monkeypatch, tier
+) -> None:
+    """A miss: read in the handler pool without the route (one hop, the read's), the same bytes
+    and headers as the app's own answer (``properties=`` empty sends the request to the app,
+    and is the same tile), and cached for the next request."""
+    with hops(monkeypatch) as seen:
+        cold = served.get(tier, sites_tile)
+        by_app = served.get(tier, sites_tile + "?properties=")
+        warm = served.get(tier, sites_tile)
+    assert seen == ["read", "get_tile"], seen
+    assert cold.status_code == by_app.status_code == warm.status_code == 200
+    assert cold.content == by_app.content == warm.content
+    assert mapbox_vector_tile.decode(cold.content)["activity-sites"]["features"]
+    assert _headers(cold) == _headers(by_app) == _headers(warm)
+
+
+def test_a_cold_tileset_tile_is_read_in_the_pool(served, sites_tile, empty_cache, monkeypatch):
+    z, x, y = sites_tile.rsplit("/", 3)[1:]
+    url = f"/tiles/WebMercatorQuad/{z}/{x}/{y}"
+    with hops(monkeypatch) as seen:
+        cold = served.get(Tier.PUBLIC, url)
+        by_app = served.get(Tier.PUBLIC, url + "?properties=")  # ignored by the route
+        warm = served.get(Tier.PUBLIC, url)
+    assert seen == ["read", "get_dataset_tile"], seen
+    assert cold.status_code == by_app.status_code == warm.status_code == 200
+    assert cold.content == by_app.content == warm.content
+    assert _headers(cold) == _headers(by_app) == _headers(warm)
+    assert "activity-sites" in mapbox_vector_tile.decode(cold.content)
+
+
+def test_an_audited_tile_is_the_app_s_and_audited(served, empty_cache, monkeypatch) -> None:
+    """The staff's water pipes (their exact geometry is audited): never read here, never
+    cached; the app answers and the gate writes the record."""
+    url = _tile_with_features(served, Tier.INTERNAL, "water-pipes")
+    start = dt.datetime.now(dt.UTC)
+    with hops(monkeypatch) as seen:
+        response = served.get(Tier.INTERNAL, url)
+    assert response.status_code == 200 and seen == ["get_tile"], seen
+    records = [
+        r for r in served.client.app.state.audit.since(start) if r.collection_id == "water-pipes"
+    ]
+    assert len(records) == 1, records
+
+
+def test_a_cold_read_that_fails_is_answered_by_the_app(
+    served, sites_tile, empty_cache, monkeypatch
+) -> None:
+    """An unexpected failure of the read here: the app reads again and answers as it would
+    (here, the same failure: its 500 with the request id)."""
+    tiles = served.client.app.state.vector_tiles
+
+    def broken(*args, **kwargs):  # type: ignore[no-untyped-def]
+        if not kwargs.get("cached_only"):
+            raise RuntimeError("the store went away")
+        return real(*args, **kwargs)
+
+    real = tiles.collection_tile
+    monkeypatch.setattr(tiles, "collection_tile", broken)
+    with hops(monkeypatch) as seen:
+        response = served.client.get(sites_tile)
+    assert seen == ["read", "get_tile"], seen
+    assert response.status_code == 500
+    assert response.json()["requestId"] == response.headers["x-request-id"]
