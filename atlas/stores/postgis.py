@@ -256,9 +256,34 @@ class PostgisStore:
         params = _bound(where)
         names = selected_names(layer, query)
         select = ", ".join(["feature_id", *(quote(n) for n in names), "ST_AsBinary(geom) AS wkb"])
+        page = {"limit": query.limit, "offset": query.offset}
+        if _spatial(query) and not query.sortby:
+            # Matches gathered once, counted and paged in one statement: the exact spatial test
+            # ran twice otherwise, in the page and in its count (a 1 km box of 5,111 parcels:
+            # 10.3 + 7.2 ms in two statements, 8.7 ms in one — the heaviest items requests).
+            sql = (
+                f"WITH hits AS MATERIALIZED (SELECT feature_id AS fid FROM {view}"  # noqa: S608
+                f" WHERE {where.sql})"
+                f" SELECT {select}, (SELECT count(*) FROM hits) AS matched__ FROM {view}"
+                " WHERE feature_id IN"
+                " (SELECT fid FROM hits ORDER BY fid LIMIT :limit OFFSET :offset)"
+                " ORDER BY feature_id"
+            )
+            with self._reading(collection_id) as conn:
+                rows = conn.execute(sa.text(sql), params | page).all()
+                if not rows and query.offset:  # past the end: no row carries the count
+                    count_sql = f"SELECT count(*) FROM {view} WHERE {where.sql}"  # noqa: S608
+                    matched = conn.execute(sa.text(count_sql), params).scalar_one()
+                else:
+                    matched = rows[0][-1] if rows else 0
+            return FeaturePage(
+                features=[_feature(tuple(row)[:-1], names) for row in rows],
+                number_matched=int(matched),
+                limit=query.limit,
+                offset=query.offset,
+            )
         page_sql = f"SELECT {select} FROM {view} WHERE {where.sql} ORDER BY {order_by(query.sortby)} LIMIT :limit OFFSET :offset"  # noqa: S608
         with self._reading(collection_id) as conn:
-            page = {"limit": query.limit, "offset": query.offset}
             rows = conn.execute(sa.text(page_sql), params | page).all()
             if (known := page_count(query, len(rows))) is not None:
                 matched = known
@@ -770,7 +795,15 @@ def _python_values(values: pd.Series | None, spec: FieldSpec, n: int) -> list[An
     return [None if is_missing(v) else str(v) for v in values]
 
 
-def _feature(row: sa.Row[Any], names: list[str]) -> Feature:
+def _spatial(query: FeatureQuery) -> bool:
+    """Whether the query has a spatial criterion (its matches are few enough to gather)."""
+    return (
+        query.bbox is not None or query.intersects is not None or query.within_distance is not None
+    )
+
+
+def _feature(row: Sequence[Any], names: list[str]) -> Feature:
+    """A feature from ``feature_id, <names>…, wkb``."""
     values: tuple[Any, ...] = tuple(row[1:-1])
     properties = {name: python_value(value) for name, value in zip(names, values, strict=True)}
     geometry = shapely.from_wkb(bytes(row[-1])) if row[-1] is not None else None
