@@ -6,10 +6,12 @@ import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from anyio import to_thread
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp
 
 from atlas import __version__
 from atlas.api.bodies import JsonBodies
@@ -20,6 +22,7 @@ from atlas.api.forwarded import ForwardedHeaders
 from atlas.api.html import STATIC_DIR
 from atlas.api.limits import RateLimiter
 from atlas.api.openapi import install_api_docs
+from atlas.api.plain_tiles import PlainTiles
 from atlas.api.request_ids import RequestIds
 from atlas.api.routers import collections, extracts, inventory, items, landing, tiles, tilesets
 from atlas.api.routers.map_tiles import router as map_tiles_router
@@ -32,7 +35,6 @@ from atlas.api.routers.selection_pages import router as selection_pages_router
 from atlas.api.routers.signin import router as signin_router
 from atlas.api.security_headers import SecurityHeaders
 from atlas.api.sessions import SessionCookies
-from atlas.api.warm_tiles import WarmTiles
 from atlas.audit import open_audit_log
 from atlas.auth.keys import open_keyring
 from atlas.auth.oidc import open_oidc
@@ -54,6 +56,22 @@ from atlas.tiles.raster import MapTiles
 from atlas.tiles.vector import VectorTiles
 
 log = logging.getLogger("atlas.api")
+
+
+class AtlasApp(FastAPI):
+    """FastAPI, with plain tiles answered at its edge: before its middleware stack, with every
+    header the stack would add (``atlas.api.plain_tiles``)."""
+
+    def __init__(self, settings: Settings, **kwargs: Any) -> None:
+        # FastAPI's native OpenTelemetry asks on every request whether a provider is configured
+        # (environment lookups, 15 µs of a 100 µs warm tile); Atlas configures none.
+        kwargs.setdefault("telemetry", {"tracing": False, "metrics": False, "logs": False})
+        super().__init__(**kwargs)
+        self._api_settings = settings.api
+
+    def build_middleware_stack(self) -> ASGIApp:
+        """The stack FastAPI builds, wrapped by :class:`PlainTiles`."""
+        return PlainTiles(super().build_middleware_stack(), self._api_settings)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -119,7 +137,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.store.close()
             app.state.audit.close()
 
-    app = FastAPI(
+    app = AtlasApp(
+        settings,
         title="Atlas — territorial-marketing GIS atlas",
         version=__version__,
         description="OGC API Features and tiles over the agglomeration's geodata base.",
@@ -158,8 +177,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         JsonBodies, max_bytes=settings.bodies.max_bytes, max_depth=settings.bodies.max_depth
     )
     app.add_middleware(SessionCookies)  # a dead session cookie is cleared on the answer
-    # A public tile the cache holds, answered without the framework (every header above it).
-    app.add_middleware(WarmTiles)
     app.add_middleware(SecurityHeaders)  # CSP, nosniff, Referrer-Policy, no framing
     app.add_middleware(TierCacheHeaders, public_max_age=settings.api.public_max_age)
     # Scheme, Host and client address settled before any route or limit reads them.

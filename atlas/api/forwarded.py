@@ -53,10 +53,11 @@ class ForwardedHeaders:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Rewrite the scope of HTTP and WebSocket requests, then call the app."""
         if scope["type"] in ("http", "websocket"):
-            scope = self._settled(scope)
+            scope = self.settled(scope)
         await self.app(scope, receive, send)
 
-    def _settled(self, scope: Scope) -> Scope:
+    def settled(self, scope: Scope) -> Scope:
+        """The scope with its scheme, host and client settled (a new dict; the state shared)."""
         headers: list[tuple[bytes, bytes]] = list(scope.get("headers") or [])
         peer = _address((scope.get("client") or ("",))[0])
         via_proxy = peer is not None and self._is_trusted(peer)

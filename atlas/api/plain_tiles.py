@@ -1,24 +1,27 @@
-"""A plain vector tile answered before the framework: from the cache, or read in a thread.
+"""Plain vector tiles answered at the application's edge: from the cache, or read in a thread.
 
 A warm tile is a dictionary lookup, but through FastAPI it paid the router, parameter
-validation, the dependency graph and four middlewares: about 0.5 ms of a worker for bytes it
+validation, the dependency graph and the middlewares: about 0.5 ms of a worker for bytes it
 already held (bench/tiles.py: 1,700 warm tiles/s, 1 % of nginx serving the same files); a cold
-one paid the same on top of its statement, half the Python time of a tile (py-spy, one worker,
-cold z16 tiles on PostGIS: the dependency graph alone 16 %). This middleware sits inside the
-request-id, forwarded, cache and security headers (so the answer has every header the
-framework's would) and answers only the plainest case: a GET of a tile (a collection's or the
-tier's tileset) with at most ``v`` and ``f``, by a caller known from memory (anonymous, or an
-API key of the in-memory key ring). It asks the same gate for the same stamp and reads the same
-cache as the routes (``atlas.tiles.vector``), charges the same rate limit, and writes the answer
-with the routes' own ``tile_response``; a tile the cache does not hold is read in the handler
-pool (the same FIFO limiter as the routes), unless it is audited. Anything else — a session
-cookie or an OIDC token (their lookups may wait on I/O), another parameter, bad input, a
-refusal, an audited tile, a read that fails — goes on to the app, which answers it as it answers
-any request (a failed read is tried once more there, and charged once more).
+one paid the same on top of its statement (py-spy, one worker, cold z16 tiles on PostGIS: the
+dependency graph alone was 16 % of its Python time). :class:`PlainTiles` wraps the whole
+middleware stack (``AtlasApp.build_middleware_stack``) and answers only the plainest case: a GET
+of a tile (a collection's or the tier's tileset) with at most ``v`` and ``f``, by a caller known
+from memory (anonymous, or an API key of the in-memory key ring). It settles the request as the
+stack does — the same request id, forwarded headers, cache and security headers, by the
+middlewares' own code (so the answer has every header the stack's would: the tests compare) —,
+asks the same gate for the same stamp and reads the same cache as the routes
+(``atlas.tiles.vector``), charges the same rate limit, and writes the answer with the routes' own
+``tile_response``; a tile the cache does not hold is read in the handler pool (the same FIFO
+limiter as the routes), unless it is audited. Anything else — a session cookie or an OIDC token
+(their lookups may wait on I/O), another parameter, bad input, a refusal, an audited tile, a read
+that fails, any unexpected error before the answer starts — goes to the stack unchanged, which
+answers it as it answers any request (a failed read is tried once more there, and charged once
+more).
 
-What the app has and this path has not: a tile read here is not interrupted when its client goes
-away (``CancelOnDisconnect`` is further in); tile statements are bounded by the tile budget and
-the statement timeout.
+What the stack has and this path has not: a tile read here is not interrupted when its client
+goes away (``CancelOnDisconnect`` is further in); tile statements are bounded by the tile budget
+and the statement timeout.
 """
 
 from __future__ import annotations
@@ -30,43 +33,87 @@ from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
 import anyio.to_thread
+from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from atlas.api.audit import request_id
 from atlas.api.auth import client_address, credential
+from atlas.api.cache_headers import TierCacheHeaders
+from atlas.api.forwarded import ForwardedHeaders
+from atlas.api.request_ids import RequestIds
 from atlas.api.routers.tiles import etags, tile_response
+from atlas.api.security_headers import SecurityHeaders
 from atlas.api.sessions import SESSION_COOKIE
 from atlas.auth.oidc import looks_like_jwt
 from atlas.errors import AtlasError
 from atlas.policy.tiers import ANONYMOUS, Principal
+from atlas.settings import ApiSettings
 from atlas.tiles.vector import NotCached, ServedTile, VectorTiles, address
 
 _NAME = r"[A-Za-z0-9_.\-]{1,100}"
 _ZXY = r"/(\d{1,2})/(\d{1,10})/(\d{1,10})"
 COLLECTION_TILE = re.compile(rf"/collections/({_NAME})/tiles/({_NAME}){_ZXY}")
 TILESET_TILE = re.compile(rf"/tiles/({_NAME}){_ZXY}")
+_TILE_PATH = re.compile(r"/tiles/[^/]+/\d+/\d+/\d+$")  # a cheap first look; _plain decides
 _PARAMETERS = frozenset({"v", "f"})
 log = logging.getLogger(__name__)
 
 
-class WarmTiles:
-    """ASGI middleware: plain tiles answered here, everything else by ``app``."""
+class PlainTiles:
+    """ASGI: plain tiles answered here, every other request by ``stack`` (the app's middlewares
+    and routes)."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+    def __init__(self, stack: ASGIApp, api: ApiSettings) -> None:
+        self.stack = stack
+        # The stack's own header code, configured as app.py configures the stack's middlewares.
+        self._ids = RequestIds(stack)
+        self._forwarded = ForwardedHeaders(
+            stack,
+            public_url=api.public_url,
+            trusted_proxies=api.trusted_proxies,
+            fallback_host=f"{api.host}:{api.port}",
+        )
+        self._cache = TierCacheHeaders(stack, public_max_age=api.public_max_age)
+        self._security = SecurityHeaders(stack)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Answer a plain tile, or hand the request on."""
-        if scope["type"] == "http" and scope["method"] == "GET":
-            request = Request(scope)
+        """Answer a plain tile, or hand the request to the stack."""
+        if (
+            scope["type"] == "http"
+            and scope["method"] == "GET"
+            and _TILE_PATH.search(scope["path"])
+            and await self._answered(scope, receive, send)
+        ):
+            return
+        await self.stack(scope, receive, send)
+
+    async def _answered(self, scope: Scope, receive: Receive, send: Send) -> bool:
+        """Whether the tile was answered here (nothing is sent when it was not)."""
+        try:
+            # As the stack does, outermost first: the request id, then the settled scope.
+            add_id = self._ids.editor(scope)
+            settled = self._forwarded.settled(scope)
+            edits = (self._security.editor(settled), self._cache.editor(settled), add_id)
+            request = Request(settled)
             plain = _plain(request)
             served = None if plain is None else await _served(request, plain)
-            if plain is not None and served is not None:
-                scope.setdefault("state", {})["principal"] = plain.principal  # cache headers
-                await tile_response(served, plain.principal.tier, plain.v)(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
+        except Exception:  # noqa: BLE001 - the stack answers the request its own way
+            log.debug("a plain tile was left to the stack", exc_info=True)
+            return False
+        if plain is None or served is None:
+            return False
+        settled["state"]["principal"] = plain.principal  # for the cache headers
+
+        async def edited(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for edit in edits:  # innermost middleware's first, as the stack applies them
+                    edit(headers, message)
+            await send(message)
+
+        await tile_response(served, plain.principal.tier, plain.v)(settled, receive, edited)
+        return True
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,4 @@
-"""Plain tiles answered before the framework (atlas.api.warm_tiles): the same bytes and headers
+"""Plain tiles answered before the framework (atlas.api.plain_tiles): the same bytes and headers
 as the routes', no thread hop for a warm tile, one hop (the read, no handler) for a cold one,
 and everything but the plainest case (audited tiles included) left to the app."""
 
