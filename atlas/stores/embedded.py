@@ -48,7 +48,7 @@ from atlas.layers.sanity import check_storable
 from atlas.query.features import FeatureQuery, query_field_names
 from atlas.query.fields import check_fields, field_map
 from atlas.query.filters import Expression, expression_fields
-from atlas.query.grids import DEFAULT_GRID, TileGrid, grids
+from atlas.query.grids import DEFAULT_GRID, MVT_EXTENT, TileGrid, grids
 from atlas.stores.base import (
     CollectionInfo,
     Feature,
@@ -64,7 +64,16 @@ from atlas.stores.base import (
 from atlas.stores.embedded_catalog import Catalog
 from atlas.stores.files import atomic_write, exclusive, fsync
 from atlas.stores.frames import features_frame, frame_select, unmasked
-from atlas.stores.mvt import MvtDialect, mvt_sql
+from atlas.stores.hilbert import hilbert_order
+from atlas.stores.mvt import (
+    MvtDialect,
+    TileColumns,
+    mvt_rows_sql,
+    mvt_sql,
+    tile_column_names,
+    tile_columns,
+)
+from atlas.stores.mvt_encoding import encode_layer, geometry_kind
 from atlas.stores.sql import column_definitions, quote
 from atlas.stores.where import BOX_COLUMNS, Where, WhereBuilder, order_by, python_value
 from atlas.types import TileXYZ
@@ -73,6 +82,7 @@ KEEP_VERSIONS = 3
 # A page's matches gathered whole (rows, not row ids) up to this many expected: ~10 MB of parcels.
 _GATHER_ROWS = 20_000
 WRITE_CHUNK_ROWS = 5_000
+ROW_GROUP_ROWS = 8_192  # DuckDB's default is 122,880: too coarse to skip by
 _VERSION_FILE = re.compile(r"^v(\d+)\.duckdb(\.partial)?$")
 
 
@@ -120,6 +130,7 @@ class EmbeddedStore:
         self._aliases: set[str] = set()  # versions attached to the connection
         self._metas: dict[tuple[str, int], dict[str, Any]] = {}  # (collection, version) -> meta
         self._boxed: set[str] = set()  # attached tables holding BOX_COLUMNS
+        self._tile_columns: dict[str, TileColumns] = {}  # attached tables' tile columns
         self._lock = threading.Lock()
 
     # -- reading -------------------------------------------------------------------------
@@ -208,28 +219,56 @@ class EmbeddedStore:
         where = WhereBuilder(
             placeholder=lambda _: "?", fields=layer.fields, index_in_predicate=True
         ).build_filter(filter)
-        # Index-friendly prefilter with && (4x faster than ST_Intersects_Extent, see DESIGN.md).
-        dialect = MvtDialect(
-            envelope="ST_MakeEnvelope({xmin}, {ymin}, {xmax}, {ymax})",
-            bounds="ST_Extent({envelope})",
-            date_text="CAST({} AS VARCHAR)",
-            datetime_text="strftime(timezone('UTC', {}), '%Y-%m-%dT%H:%M:%SZ')",
-            name="?",
+        table = self._table(collection_id)
+        stored = self._tile_columns.get(table, TileColumns())
+        grid = grid or grids()[DEFAULT_GRID]
+        if not stored.boxed:
+            return self._duckdb_tile(layer, table, properties, tile, grid, where, extent, limit)
+        sql = mvt_rows_sql(
+            layer,
+            properties,
+            tile=tile,
+            grid=grid,
+            table=table,
+            where=where.sql,
+            dialect=_MVT,
+            extent=extent,
+            limit=limit,
+            stored=stored,
         )
+        with self._cursor() as cur:
+            rows = cur.execute(sql, where.params).fetchall()
+        matched = int(rows[0][-1]) if rows else 0
+        rows = rows[: len(rows) if limit is None else limit]
+        return _encoded_tile(layer, collection_id, properties, rows, tile, extent, matched)
+
+    def _duckdb_tile(  # noqa: PLR0913
+        self,
+        layer: VectorLayer,
+        table: str,
+        properties: tuple[str, ...],
+        tile: TileXYZ,
+        grid: TileGrid,
+        where: Where,
+        extent: int,
+        limit: int | None,
+    ) -> MvtTile:
+        """A tile of a version written before the tile columns, by DuckDB's own ST_AsMVT."""
+        # Index-friendly prefilter with && (4x faster than ST_Intersects_Extent, see DESIGN.md).
         sql = mvt_sql(
             layer,
             properties,
             tile=tile,
-            grid=grid or grids()[DEFAULT_GRID],
-            table=self._table(collection_id),
+            grid=grid,
+            table=table,
             where=where.sql,
-            dialect=dialect,
+            dialect=_MVT,
             extent=extent,
             limit=limit,
         )
         with self._cursor() as cur:
             # The layer name comes last in the text, after the WHERE parameters.
-            row = cur.execute(sql, [*where.params, collection_id]).fetchone()
+            row = cur.execute(sql, [*where.params, layer.collection_id]).fetchone()
         data, kept, matched = row or (None, 0, 0)  # always one row (three scalar subqueries)
         return MvtTile(bytes(data) if kept else b"", int(kept), int(matched))
 
@@ -342,14 +381,19 @@ class EmbeddedStore:
                     path = self.root / collection_id / f"v{version}.duckdb"
                     self._db.execute(f"ATTACH '{path}' AS {alias} (READ_ONLY)")
                 self._aliases.add(alias)
-                # Versions written before the box columns are read through the R-tree.
-                columns = self._db.execute(
-                    "SELECT count(*) FROM duckdb_columns() WHERE database_name = ?"
-                    " AND table_name = 'features' AND column_name = 'bbox_xmin'",
-                    [alias],
-                ).fetchone()
-                if columns and columns[0]:
+                # Versions written before the box columns are read through the R-tree, and
+                # before the tile columns tiled by DuckDB's own ST_AsMVT.
+                columns = [
+                    r[0]
+                    for r in self._db.execute(
+                        "SELECT column_name FROM duckdb_columns() WHERE database_name = ?"
+                        " AND table_name = 'features'",
+                        [alias],
+                    ).fetchall()
+                ]
+                if "bbox_xmin" in columns:
                     self._boxed.add(f"{alias}.features")
+                self._tile_columns[f"{alias}.features"] = TileColumns.of(columns)
         return f"{alias}.features"
 
     @contextmanager
@@ -433,6 +477,45 @@ def _translate(exc: duckdb.Error) -> Exception:
     return exc
 
 
+_MVT = MvtDialect(
+    envelope="ST_MakeEnvelope({xmin}, {ymin}, {xmax}, {ymax})",
+    bounds="ST_Extent({envelope})",
+    date_text="CAST({} AS VARCHAR)",
+    datetime_text="strftime(timezone('UTC', {}), '%Y-%m-%dT%H:%M:%SZ')",
+    name="?",
+)
+
+
+def _encoded_tile(  # noqa: PLR0913
+    layer: VectorLayer,
+    collection_id: str,
+    properties: tuple[str, ...],
+    rows: list[tuple[Any, ...]],
+    tile: TileXYZ,
+    extent: int,
+    matched: int,
+) -> MvtTile:
+    """The tile of :func:`mvt_rows_sql`'s rows: generalised geometries moved from global tile
+    units to the tile's, then encoded in numpy (atlas.stores.mvt_encoding)."""
+    if not rows:
+        return MvtTile(b"", 0, matched)
+    names = ["id", *(p for p in properties if p != "id")]
+    columns = list(zip(*rows, strict=True))
+    geometries = shapely.from_wkb([bytes(w) for w in columns[len(names)]])
+    generalised = np.asarray(columns[len(names) + 1], dtype=bool)
+    offsets = np.zeros((len(rows), 2))
+    offsets[generalised] = (tile.x * MVT_EXTENT, tile.y * MVT_EXTENT)
+    data, kept = encode_layer(
+        collection_id,
+        geometries,
+        {n: [python_value(v) for v in column] for n, column in zip(names, columns, strict=False)},
+        kind=geometry_kind(layer.geometry_type),
+        extent=extent,
+        offsets=offsets,
+    )
+    return MvtTile(data, kept, matched - (len(rows) - kept))
+
+
 def _feature(row: tuple[Any, ...], names: list[str]) -> Feature:
     properties = {name: python_value(value) for name, value in zip(names, row[1:-1], strict=True)}
     geometry = shapely.from_wkb(bytes(row[-1])) if row[-1] is not None else None
@@ -454,20 +537,29 @@ def _write_file(
     path: Path, layer: VectorLayer, frame: gpd.GeoDataFrame
 ) -> tuple[int, list[float] | None]:
     """Create the version file: typed columns, both geometries, R-tree indexes."""
-    taken = [
-        f.name for f in layer.fields if f.name in {"feature_id", "geom", "geom_3857", *BOX_COLUMNS}
-    ]
+    tiles = tile_column_names(layer)
+    reserved = {"feature_id", "geom", "geom_3857", *BOX_COLUMNS, *tiles}
+    taken = [f.name for f in layer.fields if f.name in reserved]
     if taken:
         raise InvalidInput(f"field name '{taken[0]}' is reserved by the store")
-    con = connect(str(path))
+    con = connect()
     try:
+        # Small row groups, rows in Hilbert order of their boxes (_chunks): a tile or a box
+        # reads the few row groups whose min/max statistics meet it (a dense z16 tile of
+        # 200,000 parcels: 28 -> 2 ms to fetch its rows, against the R-tree's row-by-row fetch).
+        con.execute(f"ATTACH '{path}' AS version (ROW_GROUP_SIZE {ROW_GROUP_ROWS})")
+        con.execute("USE version")
+        tile_definitions = ", ".join(
+            f"{c} {'BLOB' if c.startswith('mvt_') else 'DOUBLE'}" for c in tiles
+        )
         con.execute(
             f"CREATE TABLE features (feature_id VARCHAR NOT NULL, {column_definitions(layer.fields)},"
-            f" geom GEOMETRY, geom_3857 GEOMETRY, {', '.join(f'{c} DOUBLE' for c in BOX_COLUMNS)})"
+            f" geom GEOMETRY, geom_3857 GEOMETRY, {', '.join(f'{c} DOUBLE' for c in BOX_COLUMNS)},"
+            f" {tile_definitions})"
         )
         insert = ", ".join(
             ["CAST(feature_id AS VARCHAR)", *(quote(f.name) for f in layer.fields)]
-            + ["ST_GeomFromWKB(wkb)", "ST_GeomFromWKB(wkb_3857)", *BOX_COLUMNS]
+            + ["ST_GeomFromWKB(wkb)", "ST_GeomFromWKB(wkb_3857)", *BOX_COLUMNS, *tiles]
         )
         chunks = _chunks(frame, layer)
         for index, chunk in enumerate(chunks):
@@ -480,7 +572,7 @@ def _write_file(
         con.execute("CREATE UNIQUE INDEX features_pk ON features (feature_id)")
         con.execute("CREATE INDEX features_geom ON features USING RTREE (geom)")
         con.execute("CREATE INDEX features_geom_3857 ON features USING RTREE (geom_3857)")
-        con.execute("CHECKPOINT")
+        con.execute("CHECKPOINT version")
     finally:
         con.close()
     bounds = frame.total_bounds.tolist() if len(frame) else None
@@ -496,10 +588,14 @@ def _chunks(frame: gpd.GeoDataFrame, layer: VectorLayer) -> list[pd.DataFrame]:
             column = pd.to_datetime(column, errors="coerce").dt.date
         table[spec.name] = column
     table["wkb"] = shapely.to_wkb(frame.geometry.values)
-    table["wkb_3857"] = shapely.to_wkb(frame.geometry.to_crs(3857).values)
+    mercator = frame.geometry.to_crs(3857).values
+    table["wkb_3857"] = shapely.to_wkb(mercator)
     bounds = shapely.bounds(frame.geometry.values)  # NaN for a missing geometry: never matches
     for i, name in enumerate(BOX_COLUMNS):
         table[name] = bounds[:, i]
+    for name, values in tile_columns(layer, mercator).items():
+        table[name] = shapely.to_wkb(values) if values.dtype == object else values
+    table = table.iloc[hilbert_order(bounds)]
     return [
         table.iloc[i : i + WRITE_CHUNK_ROWS] for i in range(0, max(len(table), 1), WRITE_CHUNK_ROWS)
     ]

@@ -12,6 +12,16 @@ counted.
   ``limit``, so a tile that would hold too much leaves out its smallest features.
 - Counts: how many features the tile holds, and how many it would hold without the cap.
 
+Per-zoom generalised geometry, written at ingest (:func:`tile_columns`): for each zoom of the
+layer's band (its minzoom, at least 12, to 16) a copy of every geometry simplified at one tile unit,
+in *global* tile units of that zoom (WebMercatorQuad, 4096 units a tile, y down), snapped to whole
+units and made valid — what ``ST_AsMVTGeom`` would make of it in any tile, but once. A feature
+whose box lies within the tile and its buffer then only needs a translation by the tile's origin
+(exact: whole numbers below 2**29); one that crosses the buffer's edge is still clipped by
+``ST_AsMVTGeom``. The size used by the cap is stored too (``tile_size``). A heavy z13-14 tile
+costs PostGIS 35-45 % less, a z16 one half; tables written before these columns existed are
+tiled the old way (:class:`TileColumns` says what a table holds).
+
 Dates and datetimes travel as ISO 8601 text (``2024-05-01``, ``2024-05-01T08:00:00Z`` in UTC):
 MVT values have no date type, DuckDB's ``ST_AsMVT`` refuses DATE columns, and PostGIS would print
 them in the session's time zone.
@@ -19,16 +29,103 @@ them in the session's time zone.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+import shapely
+
 from atlas.layers.base import VectorLayer
-from atlas.query.grids import MVT_BUFFER, TileGrid
+from atlas.query.grids import MVT_BUFFER, MVT_EXTENT, WEB_MERCATOR, TileGrid
 from atlas.stores.sql import quote
+from atlas.stores.where import BOX_COLUMNS
 from atlas.types import TileXYZ
 
 WEB_MERCATOR_SPAN = 2 * 20037508.342789244  # metres across zoom 0
 BUFFER = MVT_BUFFER  # tile units kept around the tile so that strokes join across tiles
+WEB_MERCATOR_ORIGIN = WEB_MERCATOR_SPAN / 2  # the grid's top-left corner is (-o, o)
+GENERALISED_ZOOMS = (12, 16)  # the band of zooms whose geometry is generalised at ingest
+SIZE_COLUMN = "tile_size"  # area (polygons) or length (lines) in Web Mercator metres
+# The Web Mercator box of each geometry: the embedded store finds a tile's features by it.
+TILE_BOX_COLUMNS = ("tile_xmin", "tile_ymin", "tile_xmax", "tile_ymax")
+
+
+def generalised_column(z: int) -> str:
+    """The column of the geometry generalised for zoom ``z``."""
+    return f"mvt_z{int(z)}"
+
+
+def generalised_zooms(layer: VectorLayer) -> range:
+    """The zooms whose generalised geometry is written for ``layer`` (none below its minzoom)."""
+    low, high = GENERALISED_ZOOMS
+    return range(max(layer.min_zoom, low), high + 1)
+
+
+def tile_column_names(layer: VectorLayer) -> list[str]:
+    """The tile columns both stores add to a layer's table (reserved as field names)."""
+    return [SIZE_COLUMN, *TILE_BOX_COLUMNS, *map(generalised_column, generalised_zooms(layer))]
+
+
+def tile_columns(layer: VectorLayer, geoms_3857: np.ndarray) -> dict[str, np.ndarray]:
+    """What tiles need of each geometry, computed once at ingest: its size, its Web Mercator
+    box, and per zoom of the layer's band its generalised geometry in global tile units (a
+    shapely array; None where it collapses below one unit)."""
+    geoms = np.asarray(geoms_3857, dtype=object)
+    out: dict[str, np.ndarray] = {SIZE_COLUMN: _sizes(layer, geoms)}
+    box = shapely.bounds(geoms)  # NaN for a missing geometry: never in a tile
+    for i, name in enumerate(TILE_BOX_COLUMNS):
+        out[name] = box[:, i]
+    for z in generalised_zooms(layer):
+        out[generalised_column(z)] = generalised(geoms, z, layer.geometry_type)
+    return out
+
+
+def generalised(geoms_3857: np.ndarray, z: int, geometry_type: str) -> np.ndarray:
+    """The geometries simplified at one tile unit of zoom ``z``, in that zoom's global tile
+    units (y down), snapped to whole units, valid; None where nothing is left."""
+    unit = tolerance_m(z, MVT_EXTENT)
+    geoms = np.asarray(geoms_3857, dtype=object)
+    if "Point" not in geometry_type:
+        geoms = shapely.simplify(geoms, unit, preserve_topology=True)
+    origin = WEB_MERCATOR_ORIGIN
+
+    def to_units(xy: np.ndarray) -> np.ndarray:
+        return np.column_stack(((xy[:, 0] + origin) / unit, (origin - xy[:, 1]) / unit))
+
+    geoms = np.asarray(shapely.set_precision(shapely.transform(geoms, to_units), 1.0))
+    geoms[shapely.is_missing(geoms) | shapely.is_empty(geoms)] = None
+    return geoms
+
+
+def _sizes(layer: VectorLayer, geoms: np.ndarray) -> np.ndarray:
+    if "Polygon" in layer.geometry_type:
+        sizes = shapely.area(geoms)
+    elif "LineString" in layer.geometry_type:
+        sizes = shapely.length(geoms)
+    else:
+        sizes = np.zeros(len(geoms))
+    return np.nan_to_num(np.asarray(sizes, dtype=np.float64), nan=0.0)
+
+
+@dataclass(frozen=True, slots=True)
+class TileColumns:
+    """Which tile columns a stored table holds (tables written before them hold none)."""
+
+    zooms: frozenset[int] = frozenset()
+    sized: bool = False
+    boxed: bool = False
+
+    @classmethod
+    def of(cls, columns: Iterable[str]) -> TileColumns:
+        names = set(columns)
+        zooms = frozenset(
+            z for z in range(GENERALISED_ZOOMS[1] + 1) if generalised_column(z) in names
+        )
+        return cls(zooms, SIZE_COLUMN in names, set(TILE_BOX_COLUMNS) <= names)
+
+    def generalised(self, grid: TileGrid, tile: TileXYZ, extent: int) -> bool:
+        """Whether this tile can use the stored generalised geometry."""
+        return grid.id == WEB_MERCATOR and extent == MVT_EXTENT and tile.z in self.zooms
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +169,59 @@ def _attributes(layer: VectorLayer, properties: Sequence[str], dialect: MvtDiale
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class _Parts:
+    """The pieces both forms of the tile query share."""
+
+    attrs: str  # the selected id and properties
+    names: list[str]  # their names in the tile
+    size: str  # the cap's measure
+    mvt_geom: str  # ST_AsMVTGeom of the (simplified) stored geometry
+    envelope: str  # the tile as a geometry of the grid's CRS
+    bounds: tuple[float, float, float, float]
+    generalised: str | None  # the stored generalised column, when this tile can use it
+    inside: tuple[float, float, float, float]  # a box within which no clipping is needed
+
+
+def _parts(  # noqa: PLR0913
+    layer: VectorLayer,
+    properties: Sequence[str],
+    tile: TileXYZ,
+    grid: TileGrid,
+    dialect: MvtDialect,
+    extent: int,
+    stored: TileColumns,
+) -> _Parts:
+    names = ["id", *(quote(p) for p in properties if p != "id")]
+    attrs = ", ".join(["feature_id AS id", *_attributes(layer, properties, dialect)])
+    column = grid.column
+    geom = column
+    if "Point" not in layer.geometry_type:
+        geom = f"ST_Simplify({column}, {grid.tolerance(tile.z, extent)!r})"
+    extent = int(extent)
+    # The grid's bounds are our numbers (morecantile's), written as Python reprs: exact.
+    left, bottom, right, top = (float(v) for v in grid.bounds(tile))
+    envelope = dialect.envelope.format(
+        xmin=repr(left), ymin=repr(bottom), xmax=repr(right), ymax=repr(top), srid=grid.epsg
+    )
+    bounds = dialect.bounds.format(envelope=envelope)
+    # Within the buffer less one unit, a generalised geometry (whole units, at most half a unit
+    # from the simplified one) needs no clipping.
+    pad = (right - left) * (BUFFER - 1) / extent
+    return _Parts(
+        attrs=attrs,
+        names=names,
+        size=SIZE_COLUMN if stored.sized else _size(layer, column),
+        mvt_geom=f"ST_AsMVTGeom({geom}, {bounds}, {extent}, {BUFFER}, true)",
+        envelope=envelope,
+        bounds=(left, bottom, right, top),
+        generalised=(
+            generalised_column(tile.z) if stored.generalised(grid, tile, extent) else None
+        ),
+        inside=(left - pad, bottom - pad, right + pad, top + pad),
+    )
+
+
 def mvt_sql(  # noqa: PLR0913 - the query's parts, each named
     layer: VectorLayer,
     properties: Sequence[str],
@@ -83,33 +233,75 @@ def mvt_sql(  # noqa: PLR0913 - the query's parts, each named
     dialect: MvtDialect,
     extent: int,
     limit: int | None,
+    stored: TileColumns = TileColumns(),
 ) -> str:
-    """``SELECT mvt, kept, candidates`` for one tile (the layer name is the one parameter)."""
-    names = ["id", *(quote(p) for p in properties if p != "id")]
-    attrs = ", ".join(["feature_id AS id", *_attributes(layer, properties, dialect)])
+    """``SELECT mvt, kept, candidates`` for one tile (the layer name is the one parameter): the
+    store's own ``ST_AsMVT`` (PostGIS; DuckDB for tables without the tile columns)."""
+    parts = _parts(layer, properties, tile, grid, dialect, extent, stored)
     column = grid.column
-    geom = column
-    if "Point" not in layer.geometry_type:
-        geom = f"ST_Simplify({column}, {grid.tolerance(tile.z, extent)!r})"
     cap = f" LIMIT {int(limit)}" if limit is not None else ""
-    extent = int(extent)
-    # The grid's bounds are our numbers (morecantile's), written as Python reprs: exact.
-    xmin, ymin, xmax, ymax = (repr(float(v)) for v in grid.bounds(tile))
-    envelope = dialect.envelope.format(xmin=xmin, ymin=ymin, xmax=xmax, ymax=ymax, srid=grid.epsg)
-    bounds = dialect.bounds.format(envelope=envelope)
+    geom = parts.mvt_geom
+    if parts.generalised is not None:
+        xmin, ymin, xmax, ymax = (repr(v) for v in parts.inside)
+        inside = dialect.envelope.format(xmin=xmin, ymin=ymin, xmax=xmax, ymax=ymax, srid=3857)
+        dx, dy = -tile.x * MVT_EXTENT, -tile.y * MVT_EXTENT
+        geom = (
+            f"CASE WHEN {column} @ {inside}"
+            f" THEN ST_Translate({parts.generalised}, {dx}, {dy}) ELSE {geom} END"
+        )
     # Ids, geometries and values come from our own columns; only ``where`` holds client values,
     # and those are bound parameters (WhereBuilder).
     return (
         "WITH candidates AS MATERIALIZED ("  # noqa: S608
-        f" SELECT {attrs}, {_size(layer, column)} AS size__,"
-        f" ST_AsMVTGeom({geom}, {bounds}, {extent}, {BUFFER}, true) AS mvt_geom__"
-        f" FROM {table} WHERE {column} && {envelope} AND {where}"
+        f" SELECT {parts.attrs}, {parts.size} AS size__, {geom} AS mvt_geom__"
+        f" FROM {table} WHERE {column} && {parts.envelope} AND {where}"
         "), kept AS MATERIALIZED ("
         " SELECT * FROM candidates WHERE mvt_geom__ IS NOT NULL"
         f" ORDER BY size__ DESC, id{cap})"
-        # Features in id order: the same tile is the same bytes (caches, ETags).
-        f" SELECT (SELECT ST_AsMVT(m, {dialect.name}, {extent}, 'mvt_geom__' ORDER BY m.id)"
-        f" FROM (SELECT {', '.join(names)}, mvt_geom__ FROM kept) m),"
+        # Features largest first, as ``kept`` holds them (the same tile is the same bytes);
+        # an ORDER BY here would sort the tile a second time (a sixth of a dense tile's cost).
+        f" SELECT (SELECT ST_AsMVT(m, {dialect.name}, {int(extent)}, 'mvt_geom__')"
+        f" FROM (SELECT {', '.join(parts.names)}, mvt_geom__ FROM kept) m),"
         " (SELECT count(*) FROM kept),"
         " (SELECT count(*) FROM candidates WHERE mvt_geom__ IS NOT NULL)"
+    )
+
+
+def mvt_rows_sql(  # noqa: PLR0913 - the query's parts, each named
+    layer: VectorLayer,
+    properties: Sequence[str],
+    *,
+    tile: TileXYZ,
+    grid: TileGrid,
+    table: str,
+    where: str,
+    dialect: MvtDialect,
+    extent: int,
+    limit: int | None,
+    stored: TileColumns,
+) -> str:
+    """The kept features of one tile as rows, largest first, for :mod:`mvt_encoding`: id,
+    properties, WKB in tile units (``generalised__``: in global units, to translate), and how
+    many features the tile would hold without the cap. The table has the tile columns: features
+    are found by their stored boxes (a columnar scan DuckDB skips through by row group, where its
+    R-tree fetches each row alone)."""
+    parts = _parts(layer, properties, tile, grid, dialect, extent, stored)
+    left, bottom, right, top = (repr(v) for v in parts.bounds)
+    xmin, ymin, xmax, ymax = BOX_COLUMNS if grid.column == "geom" else TILE_BOX_COLUMNS
+    found = f"{xmax} >= {left} AND {xmin} <= {right} AND {ymax} >= {bottom} AND {ymin} <= {top}"
+    clipped = f"ST_AsWKB({parts.mvt_geom})"
+    if parts.generalised is not None:
+        a, b, c, d = (repr(v) for v in parts.inside)
+        inside = f"{xmin} >= {a} AND {ymin} >= {b} AND {xmax} <= {c} AND {ymax} <= {d}"
+        flag = f"({inside})"
+        wkb = f"CASE WHEN {inside} THEN {parts.generalised} ELSE {clipped} END"
+    else:
+        flag, wkb = "false", clipped
+    cap = f" LIMIT {max(1, int(limit))}" if limit is not None else ""
+    return (
+        "WITH candidates AS ("  # noqa: S608
+        f" SELECT {parts.attrs}, {parts.size} AS size__, {flag} AS generalised__,"
+        f" {wkb} AS wkb__ FROM {table} WHERE {found} AND {where})"
+        f" SELECT {', '.join(parts.names)}, wkb__, generalised__, count(*) OVER ()"
+        f" FROM candidates WHERE wkb__ IS NOT NULL ORDER BY size__ DESC, id{cap}"
     )

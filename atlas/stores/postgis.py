@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import psycopg
 import shapely
@@ -62,7 +63,17 @@ from atlas.stores.base import (
     staged_collection,
 )
 from atlas.stores.frames import WKB_COLUMN, features_frame, frame_select
-from atlas.stores.mvt import MvtDialect, mvt_sql
+from atlas.stores.mvt import (
+    SIZE_COLUMN,
+    TILE_BOX_COLUMNS,
+    MvtDialect,
+    TileColumns,
+    generalised_column,
+    generalised_zooms,
+    mvt_sql,
+    tile_column_names,
+    tile_columns,
+)
 from atlas.stores.notifications import PostgresNotifications, channel_name
 from atlas.stores.sql import quote, version_table
 from atlas.stores.where import Where, WhereBuilder, order_by, python_value
@@ -184,7 +195,7 @@ def features_table(metadata: sa.MetaData, schema: str, name: str, layer: VectorL
     """One version's table; indexes come after the load (building them once is faster)."""
     for spec in layer.fields:
         quote(spec.name)  # refuses anything but a plain name, even from a layer declaration
-        if spec.name in _RESERVED:
+        if spec.name in _RESERVED or spec.name in tile_column_names(layer):
             raise InvalidInput(f"field name '{spec.name}' is reserved by the store")
     columns = [sa.Column("feature_id", pg.TEXT(collation="C"), nullable=False)]
     columns += [sa.Column(spec.name, _sql_type(spec)) for spec in layer.fields]
@@ -192,6 +203,14 @@ def features_table(metadata: sa.MetaData, schema: str, name: str, layer: VectorL
     columns += [
         sa.Column("geom", Geometry("GEOMETRY", srid=STORAGE_EPSG, spatial_index=False)),
         sa.Column("geom_3857", Geometry("GEOMETRY", srid=3857, spatial_index=False)),
+        # What tiles need, computed at ingest (atlas.stores.mvt.tile_columns): no index of
+        # their own, they are read for the rows geom_3857's index finds.
+        sa.Column(SIZE_COLUMN, pg.DOUBLE_PRECISION),
+        *(sa.Column(c, pg.DOUBLE_PRECISION) for c in TILE_BOX_COLUMNS),
+        *(
+            sa.Column(generalised_column(z), Geometry("GEOMETRY", srid=0, spatial_index=False))
+            for z in generalised_zooms(layer)
+        ),
     ]
     return sa.Table(name, metadata, *columns, schema=schema)
 
@@ -230,6 +249,8 @@ class PostgisStore:
         self._watch: PostgresNotifications | None = None  # started on the first catalog read
         self._rows_cache: tuple[tuple[int, int], list[sa.Row[Any]]] | None = None
         self._local_switches = 0
+        # Version tables never change: which tile columns each holds is read once.
+        self._tile_columns: dict[str, TileColumns] = {}
 
     def __repr__(self) -> str:
         return f"PostgisStore(schema={self.schema!r})"  # never the URL: it holds the password
@@ -332,20 +353,22 @@ class PostgisStore:
         layer = self._layer(collection_id)
         check_fields(layer.fields, [*properties, *expression_fields(filter)])
         where = self._builder(layer).build_filter(filter)
-        # ``&&`` on the grid's column uses its GiST index; a 64-unit buffer keeps strokes seamless.
-        sql = mvt_sql(
-            layer,
-            properties,
-            tile=tile,
-            grid=grid or grids()[DEFAULT_GRID],
-            table=self._view(collection_id),
-            where=where.sql,
-            dialect=_MVT,
-            extent=extent,
-            limit=limit,
-        )
         params = {"name": collection_id}
         with self._reading(collection_id) as conn:
+            # ``&&`` on the grid's column uses its GiST index; a 64-unit buffer keeps strokes
+            # seamless.
+            sql = mvt_sql(
+                layer,
+                properties,
+                tile=tile,
+                grid=grid or grids()[DEFAULT_GRID],
+                table=self._view(collection_id),
+                where=where.sql,
+                dialect=_MVT,
+                extent=extent,
+                limit=limit,
+                stored=self._stored_tile_columns(collection_id),
+            )
             data, kept, matched = conn.execute(sa.text(sql), params | _bound(where)).one()
         return MvtTile(bytes(data) if kept else b"", int(kept), int(matched))
 
@@ -483,6 +506,41 @@ class PostgisStore:
     def _view(self, collection_id: str) -> str:
         return f"{quote(self.schema)}.{quote(collection_id)}"
 
+    def _table_columns(self) -> sa.Label[Any]:
+        """The column names of a version's table, read with the catalog (same statement)."""
+        pg_attribute = sa.table(
+            "pg_attribute",
+            sa.column("attrelid"),
+            sa.column("attname"),
+            sa.column("attnum"),
+            sa.column("attisdropped"),
+        )
+        table = sa.func.to_regclass(
+            sa.func.format("%I.%I", sa.literal(self.data_schema), self._versions.c.table_name)
+        )
+        return (
+            sa.select(sa.func.array_agg(sa.cast(pg_attribute.c.attname, pg.TEXT)))
+            .where(
+                pg_attribute.c.attrelid == table,
+                pg_attribute.c.attnum > 0,
+                sa.not_(pg_attribute.c.attisdropped),
+            )
+            .scalar_subquery()
+            .label("table_columns")
+        )
+
+    def _stored_tile_columns(self, collection_id: str) -> TileColumns:
+        """The tile columns of the collection's current table (none in tables written before
+        them, which are then tiled the old way)."""
+        rows = self._current_rows(collection_id)
+        if not rows:
+            return TileColumns()  # no current version: the tile's query says so
+        name = rows[0].table_name
+        found = self._tile_columns.get(name)
+        if found is None:
+            found = self._tile_columns[name] = TileColumns.of(rows[0].table_columns or ())
+        return found
+
     def _current_rows(self, collection_id: str | None = None) -> list[sa.Row[Any]]:
         rows = self._served_rows()
         return [r for r in rows if collection_id is None or r.collection_id == collection_id]
@@ -496,7 +554,9 @@ class PostgisStore:
             return cached[1]
         table = self._versions
         with self._connection() as conn:
-            rows = list(conn.execute(sa.select(table).where(table.c.is_current)))
+            rows = list(
+                conn.execute(sa.select(table, self._table_columns()).where(table.c.is_current))
+            )
         if generation is not None:
             self._rows_cache = (generation, rows)
         return rows
@@ -766,7 +826,13 @@ def _copy_rows(layer: VectorLayer, frame: gpd.GeoDataFrame) -> list[tuple[Any, .
         columns.append(_python_values(values, spec, n))
     geoms = frame.geometry.values
     columns.append(_ewkb(geoms, STORAGE_EPSG))
-    columns.append(_ewkb(frame.geometry.to_crs(3857).values if n else geoms, 3857))
+    mercator = frame.geometry.to_crs(3857).values if n else geoms
+    columns.append(_ewkb(mercator, 3857))
+    for values in tile_columns(layer, mercator).values():
+        if values.dtype == object:  # generalised geometries, in tile units (no SRID)
+            columns.append(list(shapely.to_wkb(values, hex=True)))
+        else:
+            columns.append([None if np.isnan(v) else float(v) for v in values])
     return list(zip(*columns, strict=True))
 
 

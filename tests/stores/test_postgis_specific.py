@@ -197,7 +197,9 @@ def test_table_layout_types_and_indexes(loaded):
     assert columns["surface"] == "double precision" and columns["nb"] == "bigint"
     assert columns["ouvert"] == "boolean" and columns["date_maj"] == "date"
     assert columns["horodatage"] == "timestamp with time zone"
-    assert srids == {"geom": 2154, "geom_3857": 3857}
+    # The generalised geometries are in global tile units (no SRID), one per zoom of the band.
+    assert srids == {"geom": 2154, "geom_3857": 3857} | {f"mvt_z{z}": 0 for z in range(12, 17)}
+    assert columns["tile_size"] == "double precision"
     gist = [i for i in indexes if "USING gist" in i]
     assert len(gist) == 2
     assert timeout == "30s"
