@@ -66,6 +66,7 @@ from atlas.stores.files import atomic_write, exclusive, fsync
 from atlas.stores.frames import features_frame, frame_select, unmasked
 from atlas.stores.hilbert import hilbert_order
 from atlas.stores.mvt import (
+    BUFFER,
     MvtDialect,
     TileColumns,
     mvt_rows_sql,
@@ -240,7 +241,10 @@ class EmbeddedStore:
             rows = cur.execute(sql, where.params).fetchall()
         matched = int(rows[0][-1]) if rows else 0
         rows = rows[: len(rows) if limit is None else limit]
-        return _encoded_tile(layer, collection_id, properties, rows, tile, extent, matched)
+        generalised = stored.generalised(grid, tile, extent)
+        return _encoded_tile(
+            layer, properties, rows, tile if generalised else None, extent=extent, matched=matched
+        )
 
     def _duckdb_tile(  # noqa: PLR0913
         self,
@@ -488,25 +492,37 @@ _MVT = MvtDialect(
 
 def _encoded_tile(  # noqa: PLR0913
     layer: VectorLayer,
-    collection_id: str,
     properties: tuple[str, ...],
     rows: list[tuple[Any, ...]],
-    tile: TileXYZ,
+    generalised: TileXYZ | None,
+    *,
     extent: int,
     matched: int,
 ) -> MvtTile:
-    """The tile of :func:`mvt_rows_sql`'s rows: generalised geometries moved from global tile
-    units to the tile's, then encoded in numpy (atlas.stores.mvt_encoding)."""
+    """The tile of :func:`mvt_rows_sql`'s rows, encoded in numpy (atlas.stores.mvt_encoding).
+    ``generalised``: the rows hold stored generalised geometry in global tile units of this
+    tile's zoom; those crossing the buffer's edge are clipped to it here, and all are moved to
+    the tile's own units."""
     if not rows:
         return MvtTile(b"", 0, matched)
     names = ["id", *(p for p in properties if p != "id")]
     columns = list(zip(*rows, strict=True))
     geometries = shapely.from_wkb([bytes(w) for w in columns[len(names)]])
-    generalised = np.asarray(columns[len(names) + 1], dtype=bool)
-    offsets = np.zeros((len(rows), 2))
-    offsets[generalised] = (tile.x * MVT_EXTENT, tile.y * MVT_EXTENT)
+    offsets = None
+    if generalised is not None:
+        x0, y0 = generalised.x * MVT_EXTENT, generalised.y * MVT_EXTENT
+        clip = np.asarray(columns[len(names) + 1], dtype=bool)
+        if clip.any():
+            geometries[clip] = shapely.clip_by_rect(
+                geometries[clip],
+                x0 - BUFFER,
+                y0 - BUFFER,
+                x0 + extent + BUFFER,
+                y0 + extent + BUFFER,
+            )
+        offsets = np.broadcast_to(np.array([x0, y0], dtype=np.float64), (len(rows), 2))
     data, kept = encode_layer(
-        collection_id,
+        layer.collection_id,
         geometries,
         {n: [python_value(v) for v in column] for n, column in zip(names, columns, strict=False)},
         kind=geometry_kind(layer.geometry_type),

@@ -83,8 +83,7 @@ def encode_layer(  # noqa: PLR0913 - a layer's parts, each named
     out += features
     for key in keys:
         out += _field_bytes(3, key.encode())
-    for value in values:
-        out += _field_bytes(4, value)
+    out += b"".join(values)
     out += bytes([0x28]) + _varint(extent) + bytes([0x78, 2])  # extent, version 2
     return bytes([0x1A]) + _varint(len(out)) + bytes(out), len(kept)
 
@@ -103,9 +102,9 @@ def _geometry_ints(
     elif kind == LINESTRING:
         coords, path, feature = _line_paths(geometries, present)
     else:
-        parts, owner = shapely.get_parts(geometries[present], return_index=True)
+        parts, owner = _simple_parts(geometries, present, _POINT_TYPES)
         coords, index = shapely.get_coordinates(parts, return_index=True)
-        feature = np.flatnonzero(present)[owner[index]]
+        feature = owner[index]
         path = feature  # a feature's points are one MoveTo
     if offsets is not None and len(coords):
         coords = coords - np.asarray(offsets, dtype=np.float64)[feature]
@@ -124,18 +123,45 @@ def _geometry_ints(
     return _commands(xy, path, feature, kind)
 
 
+_POINT_TYPES = (shapely.GeometryType.POINT,)
+_LINE_TYPES = (shapely.GeometryType.LINESTRING, shapely.GeometryType.LINEARRING)
+_POLYGON_TYPES = (shapely.GeometryType.POLYGON,)
+
+
+def _simple_parts(
+    geometries: np.ndarray, present: np.ndarray, types: tuple[int, ...]
+) -> tuple[np.ndarray, np.ndarray]:
+    """The single parts of the present geometries that are of the layer's kind (a clipped
+    polygon may come back as a collection holding lines too), and the feature of each."""
+    parts, owner = geometries[present], np.flatnonzero(present)
+    while True:
+        kinds = shapely.get_type_id(parts)
+        nested = ~np.isin(kinds, (0, 1, 2, 3))
+        if not nested.any():
+            break
+        inner, index = shapely.get_parts(parts[nested], return_index=True)
+        parts = np.concatenate([parts[~nested], inner])
+        owner = np.concatenate([owner[~nested], owner[nested][index]])
+        order = np.argsort(owner, kind="stable")
+        parts, owner = parts[order], owner[order]
+    keep = np.isin(shapely.get_type_id(parts), types) & ~shapely.is_empty(parts)
+    return parts[keep], owner[keep]
+
+
 def _polygon_paths(
     geometries: np.ndarray, present: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Coordinates of every ring without its closing point, each point's ring number (exterior
     rings negative-numbered as -1 - ring) and feature."""
-    polygons, owner = shapely.get_parts(geometries[present], return_index=True)
+    polygons, owner = _simple_parts(geometries, present, _POLYGON_TYPES)
     rings, ring_polygon = shapely.get_rings(polygons, return_index=True)
     coords, ring = shapely.get_coordinates(rings, return_index=True)
+    if not len(coords):
+        return coords, ring, ring
     last = np.r_[ring[1:] != ring[:-1], True]  # the closing point repeats the first
     coords, ring = coords[~last], ring[~last]
     exterior = np.r_[True, ring_polygon[1:] != ring_polygon[:-1]]
-    feature = np.flatnonzero(present)[owner[ring_polygon[ring]]]
+    feature = owner[ring_polygon[ring]]
     path = np.where(exterior[ring], -1 - ring, ring)
     return coords, path, feature
 
@@ -143,9 +169,9 @@ def _polygon_paths(
 def _line_paths(
     geometries: np.ndarray, present: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    lines, owner = shapely.get_parts(geometries[present], return_index=True)
+    lines, owner = _simple_parts(geometries, present, _LINE_TYPES)
     coords, line = shapely.get_coordinates(lines, return_index=True)
-    return coords, line, np.flatnonzero(present)[owner[line]]
+    return coords, line, owner[line]
 
 
 def _drop_repeats(xy: np.ndarray, path: np.ndarray) -> np.ndarray:
@@ -256,7 +282,7 @@ def _tags(
         key_index = len(keys)
         keys.append(key)
         value_index = np.where(codes >= 0, codes + len(values), -1)
-        values.extend(_value(v) for v in uniques)
+        values.extend(map(_value_field, uniques))
         columns.append((key_index, value_index))
     if not columns:
         return keys, values, np.zeros(0, dtype=np.int64), np.zeros(len(kept), dtype=np.int64)
@@ -269,18 +295,28 @@ def _tags(
     return keys, values, tags, 2 * present.sum(axis=1)
 
 
-def _value(value: Any) -> bytes:
-    """One ``Value`` message: text, bool, integers (uint / sint), numbers as doubles."""
+def _value_field(value: Any) -> bytes:
+    """One ``Value`` message as the layer's field 4: text, bool, integers (uint / sint), other
+    numbers as doubles. Short text (ids, names: most values) takes the fast path."""
+    if isinstance(value, str):
+        text = value.encode()
+        size = len(text)
+        if size < 126:  # both lengths fit one varint byte
+            return bytes((0x22, size + 2, 0x0A, size)) + text
+        return _field_bytes(4, _field_bytes(1, text))
     if isinstance(value, bool | np.bool_):
-        return bytes([0x38, 1 if value else 0])
-    if isinstance(value, int | np.integer):
+        message = bytes([0x38, 1 if value else 0])
+    elif isinstance(value, int | np.integer):
         number = int(value)
         if number >= 0:
-            return bytes([0x28]) + _varint(number)
-        return bytes([0x30]) + _varint((-number << 1) - 1)
-    if isinstance(value, float | np.floating | Decimal):
-        return bytes([0x19]) + struct.pack("<d", float(value))
-    return _field_bytes(1, str(value).encode())
+            message = bytes([0x28]) + _varint(number)
+        else:
+            message = bytes([0x30]) + _varint((-number << 1) - 1)
+    elif isinstance(value, float | np.floating | Decimal):
+        message = bytes([0x19]) + struct.pack("<d", float(value))
+    else:
+        message = _field_bytes(1, str(value).encode())
+    return _field_bytes(4, message)
 
 
 # -- varints -------------------------------------------------------------------------------
