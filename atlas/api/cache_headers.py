@@ -15,7 +15,7 @@ A response depends on who asks (the tier policy filters collections, fields and 
 
 from __future__ import annotations
 
-from starlette.datastructures import Headers, MutableHeaders
+from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Scope
 
 from atlas.api.response_start import Editor, ResponseStartMiddleware
@@ -26,6 +26,7 @@ CREDENTIAL_HEADERS = ("Authorization", "X-API-Key")
 # The session cookie also decides who asks; a cookie alone does not make an answer private (it
 # may name no session: public), the principal it gave does.
 VARY_HEADERS = (*CREDENTIAL_HEADERS, "Cookie")
+_CREDENTIAL_NAMES = frozenset(name.lower().encode("latin-1") for name in CREDENTIAL_HEADERS)
 _CACHEABLE_STATUS = {200, 203, 204, 206, 300, 301, 304, 308, 404, 410}
 
 
@@ -50,8 +51,8 @@ class TierCacheHeaders(ResponseStartMiddleware):
         """Cache-Control and Vary from the credentials sent and the principal found."""
         # request.state writes into this dict; keep a reference to read the principal back.
         state = scope.setdefault("state", {})
-        request_headers = Headers(scope=scope)
-        credentials = any(name in request_headers for name in CREDENTIAL_HEADERS)
+        # ASGI header names are lower-case bytes: a scan of the raw list, no Headers to build.
+        credentials = any(name in _CREDENTIAL_NAMES for name, _ in scope.get("headers") or ())
         method = scope.get("method", "GET")
 
         def edit(headers: MutableHeaders, message: Message) -> None:

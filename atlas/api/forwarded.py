@@ -18,6 +18,8 @@ headers are removed from the scope, so that nothing downstream can read them by 
 
 from __future__ import annotations
 
+import functools
+
 import ipaddress
 import re
 from collections.abc import Sequence
@@ -102,12 +104,19 @@ class ForwardedHeaders:
         server = scope.get("server")
         if not server or server[1] is None:
             return self.fallback_host  # a Unix socket, or a server that does not say
-        host, port = str(server[0]), int(server[1])
-        if ":" in host:
-            host = f"[{host}]"
-        if not _AUTHORITY.fullmatch(host):
-            return self.fallback_host
-        return host if _DEFAULT_PORT.get(scope.get("scheme", "http")) == port else f"{host}:{port}"
+        found = _server_authority(str(server[0]), int(server[1]), scope.get("scheme", "http"))
+        return found or self.fallback_host
+
+
+@functools.lru_cache(maxsize=256)
+def _server_authority(host: str, port: int, scheme: str) -> str | None:
+    """``host[:port]`` of a listening address (the port left out when the scheme's default);
+    None when it is no authority. A server listens on few addresses: computed once each."""
+    if ":" in host:
+        host = f"[{host}]"
+    if not _AUTHORITY.fullmatch(host):
+        return None
+    return host if _DEFAULT_PORT.get(scheme) == port else f"{host}:{port}"
 
 
 def _values(headers: list[tuple[bytes, bytes]], name: bytes) -> list[str]:
@@ -119,8 +128,10 @@ def _values(headers: list[tuple[bytes, bytes]], name: bytes) -> list[str]:
     return out
 
 
+@functools.lru_cache(maxsize=4096)
 def _address(text: str) -> Address | None:
-    """An IP address, also written ``1.2.3.4:port`` or ``[::1]:port``; None otherwise."""
+    """An IP address, also written ``1.2.3.4:port`` or ``[::1]:port``; None otherwise (kept for
+    the next requests: a connection's peer is parsed once, not on every request)."""
     text = text.strip()
     if text.startswith("["):
         text = text[1:].partition("]")[0]

@@ -65,13 +65,17 @@ class TileGrid:
         """The tile, or InvalidInput naming what lies outside this grid's matrices."""
         if not 0 <= z <= self.max_zoom:
             raise InvalidInput(f"z: {self.id} has zooms 0 to {self.max_zoom}, not {z}")
-        matrix = self.tms.matrix(z)
-        if not (0 <= x < matrix.matrixWidth and 0 <= y < matrix.matrixHeight):
+        columns, rows = self.size(z)
+        if not (0 <= x < columns and 0 <= y < rows):
             raise InvalidInput(
-                f"x, y: at zoom {z} {self.id} has columns 0 to {matrix.matrixWidth - 1}"
-                f" and rows 0 to {matrix.matrixHeight - 1}"
+                f"x, y: at zoom {z} {self.id} has columns 0 to {columns - 1}"
+                f" and rows 0 to {rows - 1}"
             )
         return TileXYZ(z, x, y)
+
+    def size(self, z: int) -> tuple[int, int]:
+        """Columns and rows of the matrix at zoom ``z`` (every tile request checks them)."""
+        return _matrix_size(self.id, z)
 
     def bbox_2154(self, tile: TileXYZ, *, margin: float = 0.0) -> BBox:
         """A Lambert-93 box holding the tile, its MVT buffer and ``margin`` metres more."""
@@ -103,6 +107,12 @@ def _registry() -> morecantile.defaults.TileMatrixSets:
         maxzoom=20,
     )
     return morecantile.tms.register({LAMBERT_93: lambert})
+
+
+@cache
+def _matrix_size(grid_id: str, z: int) -> tuple[int, int]:
+    matrix = grids()[grid_id].tms.matrix(z)
+    return int(matrix.matrixWidth), int(matrix.matrixHeight)
 
 
 @cache

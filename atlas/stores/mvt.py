@@ -138,6 +138,23 @@ class MvtDialect:
     date_text: str  # a date as ISO text, ``{}`` standing for the column
     datetime_text: str  # a timestamp with time zone as ISO text in UTC
     name: str  # the placeholder of the layer name
+    # Tile numbers as named parameters (PostGIS): one statement text per zoom, which the driver
+    # prepares once per connection (no parse and plan per tile); False: written as literals.
+    bind: bool = False
+
+
+class _Numbers:
+    """The tile's numbers as the dialect writes them: ``:name`` parameters, or literals."""
+
+    def __init__(self, bind: bool) -> None:
+        self.bind = bind
+        self.params: dict[str, float] = {}
+
+    def __call__(self, name: str, value: float) -> str:
+        if not self.bind:
+            return repr(float(value))  # our numbers (morecantile's): exact as Python reprs
+        self.params[name] = float(value)
+        return f":{name}"
 
 
 def tolerance_m(z: int, extent: int) -> float:
@@ -191,18 +208,22 @@ def _parts(  # noqa: PLR0913
     dialect: MvtDialect,
     extent: int,
     stored: TileColumns,
+    number: _Numbers,
 ) -> _Parts:
     names = ["id", *(quote(p) for p in properties if p != "id")]
     attrs = ", ".join(["feature_id AS id", *_attributes(layer, properties, dialect)])
     column = grid.column
     geom = column
     if "Point" not in layer.geometry_type:
-        geom = f"ST_Simplify({column}, {grid.tolerance(tile.z, extent)!r})"
+        geom = f"ST_Simplify({column}, {number('tolerance', grid.tolerance(tile.z, extent))})"
     extent = int(extent)
-    # The grid's bounds are our numbers (morecantile's), written as Python reprs: exact.
     left, bottom, right, top = (float(v) for v in grid.bounds(tile))
     envelope = dialect.envelope.format(
-        xmin=repr(left), ymin=repr(bottom), xmax=repr(right), ymax=repr(top), srid=grid.epsg
+        xmin=number("tile_xmin", left),
+        ymin=number("tile_ymin", bottom),
+        xmax=number("tile_xmax", right),
+        ymax=number("tile_ymax", top),
+        srid=grid.epsg,
     )
     bounds = dialect.bounds.format(envelope=envelope)
     # Within the buffer less one unit, a generalised geometry (whole units, at most half a unit
@@ -234,24 +255,29 @@ def mvt_sql(  # noqa: PLR0913 - the query's parts, each named
     extent: int,
     limit: int | None,
     stored: TileColumns = TileColumns(),
-) -> str:
-    """``SELECT mvt, kept, candidates`` for one tile (the layer name is the one parameter): the
-    store's own ``ST_AsMVT`` (PostGIS; DuckDB for tables without the tile columns)."""
-    parts = _parts(layer, properties, tile, grid, dialect, extent, stored)
+) -> tuple[str, dict[str, float]]:
+    """``SELECT mvt, kept, candidates`` for one tile, and its numbers when the dialect binds
+    them (the layer name is a parameter too): the store's own ``ST_AsMVT`` (PostGIS; DuckDB for
+    tables without the tile columns)."""
+    number = _Numbers(dialect.bind)
+    parts = _parts(layer, properties, tile, grid, dialect, extent, stored, number)
     column = grid.column
     cap = f" LIMIT {int(limit)}" if limit is not None else ""
     geom = parts.mvt_geom
     if parts.generalised is not None:
-        xmin, ymin, xmax, ymax = (repr(v) for v in parts.inside)
+        xmin, ymin, xmax, ymax = (
+            number(f"inside_{n}", v)
+            for n, v in zip(("xmin", "ymin", "xmax", "ymax"), parts.inside, strict=True)
+        )
         inside = dialect.envelope.format(xmin=xmin, ymin=ymin, xmax=xmax, ymax=ymax, srid=3857)
-        dx, dy = -tile.x * MVT_EXTENT, -tile.y * MVT_EXTENT
+        dx, dy = number("dx", -tile.x * MVT_EXTENT), number("dy", -tile.y * MVT_EXTENT)
         geom = (
             f"CASE WHEN {column} @ {inside}"
             f" THEN ST_Translate({parts.generalised}, {dx}, {dy}) ELSE {geom} END"
         )
     # Ids, geometries and values come from our own columns; only ``where`` holds client values,
     # and those are bound parameters (WhereBuilder).
-    return (
+    sql = (
         "WITH candidates AS MATERIALIZED ("  # noqa: S608
         f" SELECT {parts.attrs}, {parts.size} AS size__, {geom} AS mvt_geom__"
         f" FROM {table} WHERE {column} && {parts.envelope} AND {where}"
@@ -265,6 +291,7 @@ def mvt_sql(  # noqa: PLR0913 - the query's parts, each named
         " (SELECT count(*) FROM kept),"
         " (SELECT count(*) FROM candidates WHERE mvt_geom__ IS NOT NULL)"
     )
+    return sql, number.params
 
 
 def mvt_rows_sql(  # noqa: PLR0913 - the query's parts, each named
@@ -288,7 +315,7 @@ def mvt_rows_sql(  # noqa: PLR0913 - the query's parts, each named
     ``ST_AsMVTGeom`` takes 20); otherwise it is ``ST_AsMVTGeom``'s, in the tile's own units.
     The table has the tile columns: features are found by their stored boxes (a columnar scan
     DuckDB skips through by row group, where its R-tree fetches each row alone)."""
-    parts = _parts(layer, properties, tile, grid, dialect, extent, stored)
+    parts = _parts(layer, properties, tile, grid, dialect, extent, stored, _Numbers(bind=False))
     left, bottom, right, top = (repr(v) for v in parts.bounds)
     xmin, ymin, xmax, ymax = BOX_COLUMNS if grid.column == "geom" else TILE_BOX_COLUMNS
     found = f"{xmax} >= {left} AND {xmin} <= {right} AND {ymax} >= {bottom} AND {ymin} <= {top}"

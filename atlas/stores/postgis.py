@@ -97,6 +97,7 @@ _MVT = MvtDialect(
     date_text="({})::text",
     datetime_text="""to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')""",
     name=":name",
+    bind=True,
 )
 
 
@@ -357,7 +358,7 @@ class PostgisStore:
         with self._reading(collection_id) as conn:
             # ``&&`` on the grid's column uses its GiST index; a 64-unit buffer keeps strokes
             # seamless.
-            sql = mvt_sql(
+            sql, numbers = mvt_sql(
                 layer,
                 properties,
                 tile=tile,
@@ -369,7 +370,7 @@ class PostgisStore:
                 limit=limit,
                 stored=self._stored_tile_columns(collection_id),
             )
-            data, kept, matched = conn.execute(sa.text(sql), params | _bound(where)).one()
+            data, kept, matched = conn.execute(sa.text(sql), params | numbers | _bound(where)).one()
         return MvtTile(bytes(data) if kept else b"", int(kept), int(matched))
 
     def versions(self, collection_id: str) -> list[VersionInfo]:
