@@ -19,7 +19,6 @@ headers are removed from the scope, so that nothing downstream can read them by 
 from __future__ import annotations
 
 import functools
-
 import ipaddress
 import re
 from collections.abc import Sequence
