@@ -225,25 +225,32 @@ class EmbeddedStore:
         grid = grid or grids()[DEFAULT_GRID]
         if not stored.boxed:
             return self._duckdb_tile(layer, table, properties, tile, grid, where, extent, limit)
-        sql = mvt_rows_sql(
-            layer,
-            properties,
-            tile=tile,
-            grid=grid,
-            table=table,
-            where=where.sql,
-            dialect=_MVT,
-            extent=extent,
-            limit=limit,
-            stored=stored,
-        )
+
+        def rows_sql(*, ranked: bool) -> str:
+            return mvt_rows_sql(
+                layer,
+                properties,
+                tile=tile,
+                grid=grid,
+                table=table,
+                where=where.sql,
+                dialect=_MVT,
+                extent=extent,
+                limit=limit,
+                stored=stored,
+                ranked=ranked,
+            )
+
         with self._cursor() as cur:
-            rows = cur.execute(sql, where.params).fetchall()
-        matched = int(rows[0][-1]) if rows else 0
-        rows = rows[: len(rows) if limit is None else limit]
+            rows = cur.execute(rows_sql(ranked=False), where.params).fetchall()
+            if limit is None or len(rows) <= limit:
+                # Largest first, then by id, as the ranked statement orders them.
+                rows.sort(key=lambda row: (-row[-1], row[0]))
+            else:  # the cap may bite: every candidate, largest first, for the encoder to count
+                rows = cur.execute(rows_sql(ranked=True), where.params).fetchall()
         generalised = stored.generalised(grid, tile, extent)
         return _encoded_tile(
-            layer, properties, rows, tile if generalised else None, extent=extent, matched=matched
+            layer, properties, rows, tile if generalised else None, extent=extent, limit=limit
         )
 
     def _duckdb_tile(  # noqa: PLR0913
@@ -497,14 +504,15 @@ def _encoded_tile(  # noqa: PLR0913
     generalised: TileXYZ | None,
     *,
     extent: int,
-    matched: int,
+    limit: int | None,
 ) -> MvtTile:
     """The tile of :func:`mvt_rows_sql`'s rows, encoded in numpy (atlas.stores.mvt_encoding).
     ``generalised``: the rows hold stored generalised geometry in global tile units of this
     tile's zoom; those crossing the buffer's edge are clipped to it here, and all are moved to
-    the tile's own units."""
+    the tile's own units. The features counted are those the encoder can draw (a feature whose
+    box meets the tile may have nothing left in it once clipped), the first ``limit`` kept."""
     if not rows:
-        return MvtTile(b"", 0, matched)
+        return MvtTile(b"", 0, 0)
     names = ["id", *(p for p in properties if p != "id")]
     columns = list(zip(*rows, strict=True))
     geometries = shapely.from_wkb([bytes(w) for w in columns[len(names)]])
@@ -521,15 +529,16 @@ def _encoded_tile(  # noqa: PLR0913
                 y0 + extent + BUFFER,
             )
         offsets = np.broadcast_to(np.array([x0, y0], dtype=np.float64), (len(rows), 2))
-    data, kept = encode_layer(
+    data, kept, drawable = encode_layer(
         layer.collection_id,
         geometries,
         {n: [python_value(v) for v in column] for n, column in zip(names, columns, strict=False)},
         kind=geometry_kind(layer.geometry_type),
         extent=extent,
         offsets=offsets,
+        limit=limit,
     )
-    return MvtTile(data, kept, matched - (len(rows) - kept))
+    return MvtTile(data, kept, drawable)
 
 
 def _feature(row: tuple[Any, ...], names: list[str]) -> Feature:

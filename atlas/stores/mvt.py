@@ -306,10 +306,13 @@ def mvt_rows_sql(  # noqa: PLR0913 - the query's parts, each named
     extent: int,
     limit: int | None,
     stored: TileColumns,
+    ranked: bool = True,
 ) -> str:
-    """The kept features of one tile as rows, largest first, for :mod:`mvt_encoding`: id,
-    properties, WKB, whether it still needs clipping, and how many features the tile would hold
-    without the cap. Where the tile can use the stored generalised geometry (``stored``), the
+    """The features of one tile as rows for :mod:`mvt_encoding`: id, properties, WKB, whether
+    it still needs clipping, and its size. ``ranked``: every candidate, largest first (the
+    encoder keeps the first ``limit`` it can draw and counts the others); otherwise the rows as
+    found, at most one past the cap — most tiles hold fewer than the cap, and then nothing needs
+    sorting in SQL: the caller orders the few rows it has. Where the tile can use the stored generalised geometry (``stored``), the
     WKB is that geometry in global tile units, and a feature crossing the buffer's edge is
     clipped by the caller (shapely's ``clip_by_rect``, 1 µs a feature where DuckDB's
     ``ST_AsMVTGeom`` takes 20); otherwise it is ``ST_AsMVTGeom``'s, in the tile's own units.
@@ -325,11 +328,15 @@ def mvt_rows_sql(  # noqa: PLR0913 - the query's parts, each named
         clip = f"NOT ({xmin} >= {a} AND {ymin} >= {b} AND {xmax} <= {c} AND {ymax} <= {d})"
     else:
         wkb, clip = f"ST_AsWKB({parts.mvt_geom})", "false"
-    cap = f" LIMIT {max(1, int(limit))}" if limit is not None else ""
+    columns = f"{', '.join(parts.names)}, wkb__, clip__, size__"
+    if ranked:
+        select = f"{columns} FROM candidates WHERE wkb__ IS NOT NULL ORDER BY size__ DESC, id"
+    else:
+        cap = f" LIMIT {int(limit) + 1}" if limit is not None else ""
+        select = f"{columns} FROM candidates WHERE wkb__ IS NOT NULL{cap}"
     return (
         "WITH candidates AS ("  # noqa: S608
         f" SELECT {parts.attrs}, {parts.size} AS size__, {wkb} AS wkb__, {clip} AS clip__"
         f" FROM {table} WHERE {found} AND {where})"
-        f" SELECT {', '.join(parts.names)}, wkb__, clip__, count(*) OVER ()"
-        f" FROM candidates WHERE wkb__ IS NOT NULL ORDER BY size__ DESC, id{cap}"
+        f" SELECT {select}"
     )

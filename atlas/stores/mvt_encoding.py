@@ -26,7 +26,6 @@ from decimal import Decimal
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import shapely
 
 POINT, LINESTRING, POLYGON = 1, 2, 3
@@ -51,8 +50,10 @@ def encode_layer(  # noqa: PLR0913 - a layer's parts, each named
     kind: int,
     extent: int = 4096,
     offsets: np.ndarray | None = None,
-) -> tuple[bytes, int]:
-    """One MVT layer (a whole tile) and the number of features it holds.
+    limit: int | None = None,
+) -> tuple[bytes, int, int]:
+    """One MVT layer (a whole tile), the number of features it holds, and how many it would
+    hold without ``limit`` (the first ``limit`` features with a geometry left are kept).
 
     ``geometries``: shapely geometries in tile units (y down), one per feature, in the order the
     features are written; a missing or empty one is no feature. ``offsets``: an (n, 2) array
@@ -61,14 +62,18 @@ def encode_layer(  # noqa: PLR0913 - a layer's parts, each named
     """
     geometries = np.asarray(geometries, dtype=object)
     ints, per_feature, kept = _geometry_ints(geometries, kind, offsets)
+    drawable = len(kept)
+    if limit is not None and drawable > limit:
+        kept, per_feature = kept[:limit], per_feature[: limit + 1]
+        ints = ints[: per_feature[-1]]
     if not len(kept):
-        return b"", 0
+        return b"", 0, drawable
     keys, values, tags, tag_counts = _tags(properties, kept)
     geometry_bytes = np.add.reduceat(_varint_lengths(ints), per_feature[:-1]) if len(ints) else 0
     geometry_bytes = np.where(np.diff(per_feature) > 0, geometry_bytes, 0)
     tag_bytes = np.zeros(len(kept), dtype=np.int64)
     if len(tags):
-        starts = np.r_[0, np.cumsum(tag_counts)[:-1]]
+        starts = _offsets(tag_counts)
         sums = np.add.reduceat(_varint_lengths(tags), np.minimum(starts, len(tags) - 1))
         tag_bytes = np.where(tag_counts > 0, sums, 0)
     body = (
@@ -85,10 +90,32 @@ def encode_layer(  # noqa: PLR0913 - a layer's parts, each named
         out += _field_bytes(3, key.encode())
     out += b"".join(values)
     out += bytes([0x28]) + _varint(extent) + bytes([0x78, 2])  # extent, version 2
-    return bytes([0x1A]) + _varint(len(out)) + bytes(out), len(kept)
+    return bytes([0x1A]) + _varint(len(out)) + bytes(out), len(kept), drawable
 
 
 # -- geometry --------------------------------------------------------------------------------
+
+
+def _offsets(counts: np.ndarray) -> np.ndarray:
+    """Where each run starts, given the runs' lengths (np.r_ costs more than the work here)."""
+    out = np.zeros(len(counts), dtype=np.int64)
+    np.cumsum(counts[:-1], out=out[1:])
+    return out
+
+
+def _changes(values: np.ndarray, *, first: bool = True, last: bool = False) -> np.ndarray:
+    """Whether each value differs from the one before it (``first`` for the first one), or
+    with ``last`` from the one after it (``True`` for the last one)."""
+    out = np.empty(len(values), dtype=bool)
+    if not len(values):
+        return out
+    if last:
+        np.not_equal(values[1:], values[:-1], out=out[:-1])
+        out[-1] = True
+    else:
+        np.not_equal(values[1:], values[:-1], out=out[1:])
+        out[0] = first
+    return out
 
 
 def _geometry_ints(
@@ -136,7 +163,7 @@ def _simple_parts(
     parts, owner = geometries[present], np.flatnonzero(present)
     while True:
         kinds = shapely.get_type_id(parts)
-        nested = ~np.isin(kinds, (0, 1, 2, 3))
+        nested = kinds > 3  # multi-part geometries and collections
         if not nested.any():
             break
         inner, index = shapely.get_parts(parts[nested], return_index=True)
@@ -144,7 +171,9 @@ def _simple_parts(
         owner = np.concatenate([owner[~nested], owner[nested][index]])
         order = np.argsort(owner, kind="stable")
         parts, owner = parts[order], owner[order]
-    keep = np.isin(shapely.get_type_id(parts), types) & ~shapely.is_empty(parts)
+    kinds = shapely.get_type_id(parts)
+    keep = (kinds == types[0]) if len(types) == 1 else np.isin(kinds, types)
+    keep &= ~shapely.is_empty(parts)
     return parts[keep], owner[keep]
 
 
@@ -158,9 +187,9 @@ def _polygon_paths(
     coords, ring = shapely.get_coordinates(rings, return_index=True)
     if not len(coords):
         return coords, ring, ring
-    last = np.r_[ring[1:] != ring[:-1], True]  # the closing point repeats the first
+    last = _changes(ring, last=True)  # the closing point repeats the first
     coords, ring = coords[~last], ring[~last]
-    exterior = np.r_[True, ring_polygon[1:] != ring_polygon[:-1]]
+    exterior = _changes(ring_polygon)
     feature = owner[ring_polygon[ring]]
     path = np.where(exterior[ring], -1 - ring, ring)
     return coords, path, feature
@@ -186,8 +215,8 @@ def _drop_repeats(xy: np.ndarray, path: np.ndarray) -> np.ndarray:
 def _run_lengths(values: np.ndarray) -> np.ndarray:
     if not len(values):
         return np.zeros(0, dtype=np.int64)
-    starts = np.flatnonzero(np.r_[True, values[1:] != values[:-1]])
-    return np.diff(np.r_[starts, len(values)])
+    starts = np.flatnonzero(_changes(values))
+    return np.diff(np.append(starts, len(values)))
 
 
 def _polygon_rings(
@@ -197,7 +226,7 @@ def _polygon_rings(
     if not len(xy):
         return xy, path, feature
     counts = _run_lengths(path)
-    starts = np.r_[0, np.cumsum(counts)[:-1]]
+    starts = _offsets(counts)
     nxt = np.arange(len(xy)) + 1
     ends = np.repeat(starts + counts, counts)
     nxt = np.where(nxt == ends, np.repeat(starts, counts), nxt)
@@ -226,21 +255,21 @@ def _commands(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """MoveTo / LineTo / ClosePath with zigzag deltas (cursor reset at each feature)."""
     n = len(xy)
-    new_feature = np.r_[True, feature[1:] != feature[:-1]]
+    new_feature = _changes(feature)
     previous = np.zeros_like(xy)
     previous[1:] = xy[:-1]
     previous[new_feature] = 0
     delta = xy - previous
     zigzag = ((delta << 1) ^ (delta >> 63)).astype(np.int64)
     counts = _run_lengths(path) if kind != POINT else _run_lengths(feature)
-    starts = np.r_[0, np.cumsum(counts)[:-1]]
+    starts = _offsets(counts)
     if kind == POINT:
         size = 1 + 2 * counts
     elif kind == LINESTRING:
         size = 2 + 2 * counts
     else:
         size = 3 + 2 * counts
-    out_start = np.r_[0, np.cumsum(size)[:-1]]
+    out_start = _offsets(size)
     out = np.zeros(int(size.sum()), dtype=np.int64)
     run = np.repeat(np.arange(len(counts)), counts)
     j = np.arange(n) - starts[run]
@@ -256,8 +285,8 @@ def _commands(
     out[position] = zigzag[:, 0]
     out[position + 1] = zigzag[:, 1]
     run_feature = feature[starts]
-    first_run = np.flatnonzero(np.r_[True, run_feature[1:] != run_feature[:-1]])
-    per_feature = np.r_[out_start[first_run], len(out)]
+    first_run = np.flatnonzero(_changes(run_feature))
+    per_feature = np.append(out_start[first_run], len(out))
     return out, per_feature, run_feature[first_run]
 
 
@@ -273,10 +302,7 @@ def _tags(
     values: list[bytes] = []
     columns = []
     for key, column in properties.items():
-        # NaN and None alike are no value (no tag).
-        codes, uniques = pd.factorize(
-            pd.Series(np.asarray(column, dtype=object)[kept], dtype=object), use_na_sentinel=True
-        )
+        codes, uniques = _factorised(column, kept)
         if not len(uniques):
             continue
         key_index = len(keys)
@@ -293,6 +319,20 @@ def _tags(
         pairs[:, i, 1] = value_index
     tags = pairs[present].reshape(-1)
     return keys, values, tags, 2 * present.sum(axis=1)
+
+
+def _factorised(column: Sequence[Any], kept: np.ndarray) -> tuple[np.ndarray, list[Any]]:
+    """Each kept row's index among the column's distinct values (-1: none, for None and NaN),
+    and those values in order of first appearance."""
+    index: dict[Any, int] = {}
+    codes = np.empty(len(kept), dtype=np.int64)
+    for row, position in enumerate(kept.tolist()):
+        value = column[position]
+        if value is None or value != value:  # noqa: PLR0124 - NaN is the value unequal to itself
+            codes[row] = -1
+        else:
+            codes[row] = index.setdefault(value, len(index))
+    return codes, list(index)
 
 
 def _value_field(value: Any) -> bytes:
@@ -336,14 +376,14 @@ def _feature_stream(  # noqa: PLR0913
     geometry…]`` in one integer array."""
     geometry_counts = np.diff(per_feature)
     size = 4 + tag_counts + 4 + geometry_counts
-    start = np.r_[0, np.cumsum(size)[:-1]]
+    start = _offsets(size)
     out = np.empty(int(size.sum()), dtype=np.int64)
     out[start] = _FEATURE
     out[start + 1] = body
     out[start + 2] = _TAGS
     out[start + 3] = tag_bytes
     feature_of_tag = np.repeat(np.arange(len(tag_counts)), tag_counts)
-    tag_start = np.r_[0, np.cumsum(tag_counts)[:-1]]
+    tag_start = _offsets(tag_counts)
     out[start[feature_of_tag] + 4 + (np.arange(len(tags)) - tag_start[feature_of_tag])] = tags
     middle = start + 4 + tag_counts
     out[middle] = _TYPE

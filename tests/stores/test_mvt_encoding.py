@@ -34,7 +34,7 @@ def test_polygons_keep_their_rings_oriented_as_mvt_asks_whoever_drew_them():
     hole = [(20, 20), (20, 30), (30, 30), (30, 20)]
     ours = shapely.Polygon(shell, [hole])
     reversed_ = shapely.Polygon(shell[::-1], [hole[::-1]])
-    data, n = encode_layer("t", _array(ours, reversed_), {"id": ["a", "b"]}, kind=POLYGON)
+    data, n, _ = encode_layer("t", _array(ours, reversed_), {"id": ["a", "b"]}, kind=POLYGON)
     assert n == 2
     for feature in _decoded(data):
         exterior, interior = feature["geometry"]["coordinates"]
@@ -46,13 +46,15 @@ def test_polygons_keep_their_rings_oriented_as_mvt_asks_whoever_drew_them():
 
 def test_multipolygons_lines_and_points_come_back_whole():
     multi = shapely.MultiPolygon([shapely.box(200, 200, 300, 300), shapely.box(400, 400, 500, 500)])
-    data, _ = encode_layer("t", _array(multi), {"id": ["m"]}, kind=POLYGON)
+    data, _, _ = encode_layer("t", _array(multi), {"id": ["m"]}, kind=POLYGON)
     assert shapely.geometry.shape(_decoded(data)[0]["geometry"]).equals(multi)
     lines = shapely.MultiLineString([[(0, 0), (10, 0), (10, 10)], [(50, 50), (60, 70)]])
-    data, _ = encode_layer("t", _array(lines), {"id": ["l"]}, kind=LINESTRING)
+    data, _, _ = encode_layer("t", _array(lines), {"id": ["l"]}, kind=LINESTRING)
     assert shapely.geometry.shape(_decoded(data)[0]["geometry"]).equals(lines)
     points = shapely.MultiPoint([(1, 2), (3, 4), (4000, 4090)])
-    data, _ = encode_layer("t", _array(points, shapely.Point(7, 8)), {"id": ["p", "q"]}, kind=POINT)
+    data, _, _ = encode_layer(
+        "t", _array(points, shapely.Point(7, 8)), {"id": ["p", "q"]}, kind=POINT
+    )
     first, second = _decoded(data)
     assert shapely.geometry.shape(first["geometry"]).equals(points)
     # The cursor starts again at (0, 0) for each feature (MVT 2.1 §4.3.1).
@@ -61,7 +63,7 @@ def test_multipolygons_lines_and_points_come_back_whole():
 
 def test_offsets_move_global_units_to_the_tiles():
     square = shapely.box(8192 + 10, 4096 + 20, 8192 + 30, 4096 + 40)
-    data, _ = encode_layer(
+    data, _, _ = encode_layer(
         "t",
         _array(square, shapely.box(1, 1, 5, 5)),
         {"id": ["g", "t"]},
@@ -77,7 +79,7 @@ def test_degenerate_geometries_are_no_features_and_properties_stay_aligned():
     shell_gone = shapely.Polygon([(0, 0), (0, 0), (0, 0), (0, 0)])
     point_line = shapely.LineString([(5, 5), (5, 5)])
     good = shapely.box(0, 0, 10, 10)
-    data, n = encode_layer(
+    data, n, _ = encode_layer(
         "t",
         _array(flat, None, shapely.Polygon(), shell_gone, good),
         {"id": ["flat", "none", "empty", "gone", "good"], "v": [1, 2, 3, 4, 5]},
@@ -86,20 +88,31 @@ def test_degenerate_geometries_are_no_features_and_properties_stay_aligned():
     assert n == 1
     (feature,) = _decoded(data)
     assert feature["properties"] == {"id": "good", "v": 5}
-    data, n = encode_layer(
+    data, n, _ = encode_layer(
         "t",
         _array(point_line, shapely.LineString([(0, 0), (0, 0), (3, 4)])),
         {"id": ["dot", "line"]},
         kind=LINESTRING,
     )
     assert n == 1 and _decoded(data)[0]["geometry"]["coordinates"] == [[0, 0], [3, 4]]
-    assert encode_layer("t", _array(None), {"id": ["x"]}, kind=POINT) == (b"", 0)
-    assert encode_layer("t", _array(), {}, kind=POINT) == (b"", 0)
+    assert encode_layer("t", _array(None), {"id": ["x"]}, kind=POINT) == (b"", 0, 0)
+    assert encode_layer("t", _array(), {}, kind=POINT) == (b"", 0, 0)
+
+
+def test_a_limit_keeps_the_first_drawable_features_and_counts_them_all():
+    flat = shapely.Polygon([(0, 0), (10, 0), (20, 0)])  # nothing to draw: neither kept nor counted
+    squares = [shapely.box(i * 10, 0, i * 10 + 5, 5) for i in range(5)]
+    geometries = _array(squares[0], flat, *squares[1:])
+    ids = ["a", "flat", "b", "c", "d", "e"]
+    data, kept, drawable = encode_layer("t", geometries, {"id": ids}, kind=POLYGON, limit=3)
+    assert (kept, drawable) == (3, 5)
+    assert [f["properties"]["id"] for f in _decoded(data)] == ["a", "b", "c"]
+    assert encode_layer("t", geometries, {"id": ids}, kind=POLYGON, limit=0) == (b"", 0, 5)
 
 
 def test_values_of_every_kind_and_missing_ones():
     squares = _array(*(shapely.box(i * 10, 0, i * 10 + 5, 5) for i in range(4)))
-    data, _ = encode_layer(
+    data, _, _ = encode_layer(
         "t",
         squares,
         {
@@ -134,7 +147,7 @@ def test_gdal_reads_the_encoded_layer(tmp_path):
         ),
         shapely.MultiPolygon([shapely.box(200, 200, 300, 300), shapely.box(400, 400, 500, 500)]),
     )
-    data, _ = encode_layer("plots", polygons, {"id": ["a", "b"], "n": [1, 2]}, kind=POLYGON)
+    data, _, _ = encode_layer("plots", polygons, {"id": ["a", "b"], "n": [1, 2]}, kind=POLYGON)
     path = tmp_path / "0.mvt"
     path.write_bytes(data)
     out = subprocess.run(
