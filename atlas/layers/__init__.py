@@ -51,8 +51,10 @@ def get_layer(collection_id: str) -> Layer:
         raise UnknownCollection(collection_id) from None
 
 
+@cache
 def vector_layers() -> dict[str, VectorLayer]:
-    """The vector layers only."""
+    """The vector layers only (one shared dict, like :func:`catalog`: read it, never change it;
+    the stores ask for it on every request)."""
     return {k: v for k, v in catalog().items() if isinstance(v, VectorLayer)}
 
 

@@ -132,6 +132,7 @@ class EmbeddedStore:
         self._metas: dict[tuple[str, int], dict[str, Any]] = {}  # (collection, version) -> meta
         self._boxed: set[str] = set()  # attached tables holding BOX_COLUMNS
         self._tile_columns: dict[str, TileColumns] = {}  # attached tables' tile columns
+        self._infos: dict[tuple[str, int], CollectionInfo] = {}  # per served version
         self._lock = threading.Lock()
 
     # -- reading -------------------------------------------------------------------------
@@ -145,9 +146,17 @@ class EmbeddedStore:
         return out
 
     def collection(self, collection_id: str) -> CollectionInfo:
-        """Metadata of the current version."""
+        """Metadata of the current version (built once per version: every tile asks for it)."""
         layer = self._layer(collection_id)
         meta = self._current_meta(collection_id)
+        key = (collection_id, meta["version"])
+        found = self._infos.get(key)
+        if found is None:
+            found = self._infos[key] = self._info(layer, collection_id, meta)
+        return found
+
+    @staticmethod
+    def _info(layer: VectorLayer, collection_id: str, meta: dict[str, Any]) -> CollectionInfo:
         return CollectionInfo(
             id=collection_id,
             title=layer.title,
