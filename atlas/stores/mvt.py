@@ -187,6 +187,23 @@ def _attributes(layer: VectorLayer, properties: Sequence[str], dialect: MvtDiale
 
 
 @dataclass(frozen=True, slots=True)
+class TileQuery:
+    """One tile as a store asks for it: the layer and fields, the tile, where its rows are and
+    how they are filtered, the dialect, and what the table holds."""
+
+    layer: VectorLayer
+    properties: Sequence[str]
+    tile: TileXYZ
+    grid: TileGrid
+    table: str
+    where: str  # the filter's SQL (client values are bound parameters: WhereBuilder)
+    dialect: MvtDialect
+    extent: int
+    limit: int | None
+    stored: TileColumns = TileColumns()
+
+
+@dataclass(frozen=True, slots=True)
 class _Parts:
     """The pieces both forms of the tile query share."""
 
@@ -200,16 +217,9 @@ class _Parts:
     inside: tuple[float, float, float, float]  # a box within which no clipping is needed
 
 
-def _parts(  # noqa: PLR0913
-    layer: VectorLayer,
-    properties: Sequence[str],
-    tile: TileXYZ,
-    grid: TileGrid,
-    dialect: MvtDialect,
-    extent: int,
-    stored: TileColumns,
-    number: _Numbers,
-) -> _Parts:
+def _parts(query: TileQuery, number: _Numbers) -> _Parts:
+    layer, properties, tile, grid = query.layer, query.properties, query.tile, query.grid
+    dialect, extent, stored = query.dialect, query.extent, query.stored
     names = ["id", *(quote(p) for p in properties if p != "id")]
     attrs = ", ".join(["feature_id AS id", *_attributes(layer, properties, dialect)])
     column = grid.column
@@ -243,25 +253,14 @@ def _parts(  # noqa: PLR0913
     )
 
 
-def mvt_sql(  # noqa: PLR0913 - the query's parts, each named
-    layer: VectorLayer,
-    properties: Sequence[str],
-    *,
-    tile: TileXYZ,
-    grid: TileGrid,
-    table: str,
-    where: str,
-    dialect: MvtDialect,
-    extent: int,
-    limit: int | None,
-    stored: TileColumns = TileColumns(),
-) -> tuple[str, dict[str, float]]:
+def mvt_sql(query: TileQuery) -> tuple[str, dict[str, float]]:
     """``SELECT mvt, kept, candidates`` for one tile, and its numbers when the dialect binds
     them (the layer name is a parameter too): the store's own ``ST_AsMVT`` (PostGIS; DuckDB for
     tables without the tile columns)."""
+    tile, dialect, limit = query.tile, query.dialect, query.limit
     number = _Numbers(dialect.bind)
-    parts = _parts(layer, properties, tile, grid, dialect, extent, stored, number)
-    column = grid.column
+    parts = _parts(query, number)
+    column = query.grid.column
     cap = f" LIMIT {int(limit)}" if limit is not None else ""
     geom = parts.mvt_geom
     if parts.generalised is not None:
@@ -280,13 +279,13 @@ def mvt_sql(  # noqa: PLR0913 - the query's parts, each named
     sql = (
         "WITH candidates AS MATERIALIZED ("  # noqa: S608
         f" SELECT {parts.attrs}, {parts.size} AS size__, {geom} AS mvt_geom__"
-        f" FROM {table} WHERE {column} && {parts.envelope} AND {where}"
+        f" FROM {query.table} WHERE {column} && {parts.envelope} AND {query.where}"
         "), kept AS MATERIALIZED ("
         " SELECT * FROM candidates WHERE mvt_geom__ IS NOT NULL"
         f" ORDER BY size__ DESC, id{cap})"
         # Features largest first, as ``kept`` holds them (the same tile is the same bytes);
         # an ORDER BY here would sort the tile a second time (a sixth of a dense tile's cost).
-        f" SELECT (SELECT ST_AsMVT(m, {dialect.name}, {int(extent)}, 'mvt_geom__')"
+        f" SELECT (SELECT ST_AsMVT(m, {dialect.name}, {int(query.extent)}, 'mvt_geom__')"
         f" FROM (SELECT {', '.join(parts.names)}, mvt_geom__ FROM kept) m),"
         " (SELECT count(*) FROM kept),"
         " (SELECT count(*) FROM candidates WHERE mvt_geom__ IS NOT NULL)"
@@ -294,20 +293,7 @@ def mvt_sql(  # noqa: PLR0913 - the query's parts, each named
     return sql, number.params
 
 
-def mvt_rows_sql(  # noqa: PLR0913 - the query's parts, each named
-    layer: VectorLayer,
-    properties: Sequence[str],
-    *,
-    tile: TileXYZ,
-    grid: TileGrid,
-    table: str,
-    where: str,
-    dialect: MvtDialect,
-    extent: int,
-    limit: int | None,
-    stored: TileColumns,
-    ranked: bool = True,
-) -> str:
+def mvt_rows_sql(query: TileQuery, *, ranked: bool = True) -> str:
     """The features of one tile as rows for :mod:`mvt_encoding`: id, properties, WKB, whether
     it still needs clipping, and its size. ``ranked``: every candidate, largest first (the
     encoder keeps the first ``limit`` it can draw and counts the others); otherwise the rows as
@@ -318,9 +304,10 @@ def mvt_rows_sql(  # noqa: PLR0913 - the query's parts, each named
     ``ST_AsMVTGeom`` takes 20); otherwise it is ``ST_AsMVTGeom``'s, in the tile's own units.
     The table has the tile columns: features are found by their stored boxes (a columnar scan
     DuckDB skips through by row group, where its R-tree fetches each row alone)."""
-    parts = _parts(layer, properties, tile, grid, dialect, extent, stored, _Numbers(bind=False))
+    parts = _parts(query, _Numbers(bind=False))
     left, bottom, right, top = (repr(v) for v in parts.bounds)
-    xmin, ymin, xmax, ymax = BOX_COLUMNS if grid.column == "geom" else TILE_BOX_COLUMNS
+    xmin, ymin, xmax, ymax = BOX_COLUMNS if query.grid.column == "geom" else TILE_BOX_COLUMNS
+    limit = query.limit
     found = f"{xmax} >= {left} AND {xmin} <= {right} AND {ymax} >= {bottom} AND {ymin} <= {top}"
     if parts.generalised is not None:
         a, b, c, d = (repr(v) for v in parts.inside)
@@ -337,6 +324,6 @@ def mvt_rows_sql(  # noqa: PLR0913 - the query's parts, each named
     return (
         "WITH candidates AS ("  # noqa: S608
         f" SELECT {parts.attrs}, {parts.size} AS size__, {wkb} AS wkb__, {clip} AS clip__"
-        f" FROM {table} WHERE {found} AND {where})"
+        f" FROM {query.table} WHERE {found} AND {query.where})"
         f" SELECT {select}"
     )

@@ -68,6 +68,7 @@ from atlas.stores.mvt import (
     TILE_BOX_COLUMNS,
     MvtDialect,
     TileColumns,
+    TileQuery,
     generalised_column,
     generalised_zooms,
     mvt_sql,
@@ -359,16 +360,18 @@ class PostgisStore:
             # ``&&`` on the grid's column uses its GiST index; a 64-unit buffer keeps strokes
             # seamless.
             sql, numbers = mvt_sql(
-                layer,
-                properties,
-                tile=tile,
-                grid=grid or grids()[DEFAULT_GRID],
-                table=self._view(collection_id),
-                where=where.sql,
-                dialect=_MVT,
-                extent=extent,
-                limit=limit,
-                stored=self._stored_tile_columns(collection_id),
+                TileQuery(
+                    layer,
+                    properties,
+                    tile,
+                    grid or grids()[DEFAULT_GRID],
+                    self._view(collection_id),
+                    where.sql,
+                    _MVT,
+                    extent,
+                    limit,
+                    self._stored_tile_columns(collection_id),
+                )
             )
             data, kept, matched = conn.execute(sa.text(sql), params | numbers | _bound(where)).one()
         return MvtTile(bytes(data) if kept else b"", int(kept), int(matched))

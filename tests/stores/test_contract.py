@@ -16,20 +16,9 @@ from atlas.query.features import FeatureQuery, SortKey
 from atlas.query.filters import Comparison
 from atlas.stores.base import MvtTile
 from atlas.types import BBox, TileXYZ
-from tests.stores.fixtures import CONTRACT_LAYER, contract_frame, contract_report
+from tests.stores.fixtures import CONTRACT_LAYER, contract_report
 
 CID = CONTRACT_LAYER.collection_id
-
-
-@pytest.fixture
-def frame():
-    return contract_frame()
-
-
-@pytest.fixture
-def loaded(store, frame):
-    store.write_version(CONTRACT_LAYER, frame, report=contract_report(frame))
-    return store
 
 
 def _ids(page):

@@ -21,17 +21,6 @@ TMS = morecantile.tms.get("WebMercatorQuad")
 EVERY_FIELD = tuple(f.name for f in CONTRACT_LAYER.fields)
 
 
-@pytest.fixture
-def frame():
-    return contract_frame()
-
-
-@pytest.fixture
-def loaded(store, frame):
-    store.write_version(CONTRACT_LAYER, frame, report=contract_report(frame))
-    return store
-
-
 def _tile_of_everything(frame) -> TileXYZ:
     """The deepest tile that holds every feature of the frame."""
     to_wgs84 = Transformer.from_crs(2154, 4326, always_xy=True)

@@ -26,17 +26,6 @@ Z = 15  # a tile about 1.2 km wide: the contract plots (50-150 m) lie inside and
 PRECISION = 1.5  # tile units: one of simplification, half of snapping
 
 
-@pytest.fixture
-def frame():
-    return contract_frame()
-
-
-@pytest.fixture
-def loaded(store, frame):
-    store.write_version(CONTRACT_LAYER, frame, report=contract_report(frame))
-    return store
-
-
 def _tiles(frame) -> list[TileXYZ]:
     west, south, east, north = Transformer.from_crs(2154, 4326, always_xy=True).transform_bounds(
         *frame.total_bounds

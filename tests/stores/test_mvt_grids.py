@@ -13,24 +13,13 @@ from shapely.affinity import affine_transform
 
 from atlas.query.grids import LAMBERT_93, WEB_MERCATOR, grids
 from atlas.types import TileXYZ
-from tests.stores.fixtures import CONTRACT_LAYER, contract_frame, contract_report
+from tests.stores.fixtures import CONTRACT_LAYER
 
 CID = CONTRACT_LAYER.collection_id
 EXTENT, BUFFER = 4096, 64
 PRECISION = 1.5  # tile units
 # Zooms where a tile is about 1 km wide: the contract plots (50-150 m) cross tile edges.
 ZOOMS = {WEB_MERCATOR: 15, LAMBERT_93: 10}
-
-
-@pytest.fixture
-def frame():
-    return contract_frame()
-
-
-@pytest.fixture
-def loaded(store, frame):
-    store.write_version(CONTRACT_LAYER, frame, report=contract_report(frame))
-    return store
 
 
 def _covering(frame, grid_id: str) -> list[TileXYZ]:
