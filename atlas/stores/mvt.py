@@ -93,6 +93,11 @@ def generalised(geoms_3857: np.ndarray, z: int, geometry_type: str) -> np.ndarra
         return np.column_stack(((xy[:, 0] + origin) / unit, (origin - xy[:, 1]) / unit))
 
     geoms = np.asarray(shapely.set_precision(shapely.transform(geoms, to_units), 1.0))
+    if "Polygon" in geometry_type:
+        # MVT 2.1: exterior rings have a positive surveyor's area in tile coordinates (y down),
+        # i.e. counter-clockwise as shapely reads these numbers; PostGIS's ST_AsMVT writes rings
+        # as given, and set_precision hands them back the other way round.
+        geoms = np.asarray(shapely.orient_polygons(geoms, exterior_cw=False))
     geoms[shapely.is_missing(geoms) | shapely.is_empty(geoms)] = None
     return geoms
 
@@ -141,6 +146,9 @@ class MvtDialect:
     # Tile numbers as named parameters (PostGIS): one statement text per zoom, which the driver
     # prepares once per connection (no parse and plan per tile); False: written as literals.
     bind: bool = False
+    # Features reach ST_AsMVT in ``kept``'s order (largest first) on PostgreSQL, which reads a
+    # materialised CTE in order; DuckDB may aggregate in parallel: it orders them by id.
+    ordered_aggregate: bool = True
 
 
 class _Numbers:
@@ -262,6 +270,7 @@ def mvt_sql(query: TileQuery) -> tuple[str, dict[str, float]]:
     parts = _parts(query, number)
     column = query.grid.column
     cap = f" LIMIT {int(limit)}" if limit is not None else ""
+    order = " ORDER BY m.id" if dialect.ordered_aggregate else ""
     geom = parts.mvt_geom
     if parts.generalised is not None:
         xmin, ymin, xmax, ymax = (
@@ -283,9 +292,9 @@ def mvt_sql(query: TileQuery) -> tuple[str, dict[str, float]]:
         "), kept AS MATERIALIZED ("
         " SELECT * FROM candidates WHERE mvt_geom__ IS NOT NULL"
         f" ORDER BY size__ DESC, id{cap})"
-        # Features largest first, as ``kept`` holds them (the same tile is the same bytes);
-        # an ORDER BY here would sort the tile a second time (a sixth of a dense tile's cost).
-        f" SELECT (SELECT ST_AsMVT(m, {dialect.name}, {int(query.extent)}, 'mvt_geom__')"
+        # PostgreSQL: features largest first, as ``kept`` holds them (the same tile is the same
+        # bytes; sorting again here cost a sixth of a dense tile). DuckDB: by id.
+        f" SELECT (SELECT ST_AsMVT(m, {dialect.name}, {int(query.extent)}, 'mvt_geom__'{order})"
         f" FROM (SELECT {', '.join(parts.names)}, mvt_geom__ FROM kept) m),"
         " (SELECT count(*) FROM kept),"
         " (SELECT count(*) FROM candidates WHERE mvt_geom__ IS NOT NULL)"

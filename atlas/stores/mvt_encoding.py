@@ -71,11 +71,11 @@ def encode_layer(  # noqa: PLR0913 - a layer's parts, each named
     keys, values, tags, tag_counts = _tags(properties, kept)
     geometry_bytes = np.add.reduceat(_varint_lengths(ints), per_feature[:-1]) if len(ints) else 0
     geometry_bytes = np.where(np.diff(per_feature) > 0, geometry_bytes, 0)
-    tag_bytes = np.zeros(len(kept), dtype=np.int64)
-    if len(tags):
-        starts = _offsets(tag_counts)
-        sums = np.add.reduceat(_varint_lengths(tags), np.minimum(starts, len(tags) - 1))
-        tag_bytes = np.where(tag_counts > 0, sums, 0)
+    # Bytes of each feature's tags: differences of the running total (a feature may have none).
+    running = np.zeros(len(tags) + 1, dtype=np.int64)
+    np.cumsum(_varint_lengths(tags), out=running[1:])
+    starts = _offsets(tag_counts)
+    tag_bytes = running[starts + tag_counts] - running[starts]
     body = (
         1 + _varint_lengths(tag_bytes) + tag_bytes + 2 + 1 + _varint_lengths(geometry_bytes)
     ) + geometry_bytes

@@ -99,6 +99,7 @@ _MVT = MvtDialect(
     datetime_text="""to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')""",
     name=":name",
     bind=True,
+    ordered_aggregate=False,
 )
 
 
@@ -476,6 +477,7 @@ class PostgisStore:
             conn.execute(sa.text(f"DROP SCHEMA IF EXISTS {quote(self.data_schema)} CASCADE"))
         self._ready = False
         self._rows_cache = None
+        self._tile_columns.clear()  # table names come back in a new schema
 
     # -- internals: catalog --------------------------------------------------------------
 

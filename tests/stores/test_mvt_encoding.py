@@ -110,6 +110,14 @@ def test_a_limit_keeps_the_first_drawable_features_and_counts_them_all():
     assert encode_layer("t", geometries, {"id": ids}, kind=POLYGON, limit=0) == (b"", 0, 5)
 
 
+def test_features_without_tags_anywhere_in_the_layer():
+    boxes = [shapely.box(i * 10, 0, i * 10 + 5, 5) for i in range(4)]
+    for values in (["x", None, "y", None], [None, "x", None, None], [None] * 4):
+        data, n, _ = encode_layer("t", _array(*boxes), {"v": values}, kind=POLYGON)
+        got = [f["properties"].get("v") for f in _decoded(data)]
+        assert n == 4 and got == values
+
+
 def test_values_of_every_kind_and_missing_ones():
     squares = _array(*(shapely.box(i * 10, 0, i * 10 + 5, 5) for i in range(4)))
     data, _, _ = encode_layer(

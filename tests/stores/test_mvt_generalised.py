@@ -123,6 +123,31 @@ def test_a_feature_inside_a_tile_is_drawn_from_its_stored_geometry(loaded, frame
     assert shapely.equals(drawn, shapely.Polygon([(100, 100), (100, 300), (300, 100)]))
 
 
+def test_every_ring_is_oriented_as_mvt_asks(loaded, frame):
+    # MVT 2.1 §4.3.4.4: exterior rings positive by the surveyor's formula in tile coordinates
+    # (y down); features drawn from the stored geometry and clipped ones alike.
+    rings = 0
+    for tile in _tiles(frame):
+        data = loaded.tile(CID, tile).data
+        features = mapbox_vector_tile.decode(data, default_options={"y_coord_down": True})
+        for feature in features[CID]["features"]:
+            geometry = feature["geometry"]
+            polygons = (
+                [geometry["coordinates"]]
+                if geometry["type"] == "Polygon"
+                else geometry["coordinates"]
+            )
+            for polygon in polygons:
+                exterior = polygon[0]
+                area = sum(
+                    exterior[i][0] * exterior[i + 1][1] - exterior[i + 1][0] * exterior[i][1]
+                    for i in range(len(exterior) - 1)
+                )
+                assert area > 0, (tile, feature["properties"]["id"])
+                rings += 1
+    assert rings > len(frame)
+
+
 def test_tables_without_the_tile_columns_are_tiled_with_the_same_features(loaded, frame):
     tiles = _tiles(frame)
     assert len(tiles) >= 4 and any(_inside(frame, t) for t in tiles)
