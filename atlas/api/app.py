@@ -22,7 +22,7 @@ from atlas.api.forwarded import ForwardedHeaders
 from atlas.api.html import STATIC_DIR
 from atlas.api.limits import RateLimiter
 from atlas.api.openapi import install_api_docs
-from atlas.api.plain_tiles import PlainTiles
+from atlas.api.plain_tiles import PlainTiles, cache_options, forwarded_options
 from atlas.api.request_ids import RequestIds
 from atlas.api.routers import collections, extracts, inventory, items, landing, tiles, tilesets
 from atlas.api.routers.map_tiles import router as map_tiles_router
@@ -179,13 +179,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(SessionCookies)  # a dead session cookie is cleared on the answer
     app.add_middleware(SecurityHeaders)  # CSP, nosniff, Referrer-Policy, no framing
-    app.add_middleware(TierCacheHeaders, public_max_age=settings.api.public_max_age)
+    # The same options as the edge's copies of these two (PlainTiles): one setting each.
+    app.add_middleware(TierCacheHeaders, **cache_options(settings.api))
     # Scheme, Host and client address settled before any route or limit reads them.
-    app.add_middleware(
-        ForwardedHeaders,
-        public_url=settings.api.public_url,
-        trusted_proxies=settings.api.trusted_proxies,
-        fallback_host=f"{settings.api.host}:{settings.api.port}",
-    )
+    app.add_middleware(ForwardedHeaders, **forwarded_options(settings.api))
     app.add_middleware(RequestIds)  # outermost: the id exists before any other code runs
     return app

@@ -30,18 +30,19 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import parse_qsl
 
 import anyio.to_thread
-from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from atlas.api.audit import request_id
 from atlas.api.auth import client_address, credential
 from atlas.api.cache_headers import TierCacheHeaders
 from atlas.api.forwarded import ForwardedHeaders
 from atlas.api.request_ids import RequestIds
+from atlas.api.response_start import editing
 from atlas.api.routers.tiles import etags, tile_response
 from atlas.api.security_headers import SecurityHeaders
 from atlas.api.sessions import SESSION_COOKIE
@@ -60,21 +61,30 @@ _PARAMETERS = frozenset({"v", "f"})
 log = logging.getLogger(__name__)
 
 
+def forwarded_options(api: ApiSettings) -> dict[str, Any]:
+    """How :class:`ForwardedHeaders` settles a request: the stack's and the edge's one setting."""
+    return {
+        "public_url": api.public_url,
+        "trusted_proxies": api.trusted_proxies,
+        "fallback_host": f"{api.host}:{api.port}",
+    }
+
+
+def cache_options(api: ApiSettings) -> dict[str, Any]:
+    """How :class:`TierCacheHeaders` marks answers: the stack's and the edge's one setting."""
+    return {"public_max_age": api.public_max_age}
+
+
 class PlainTiles:
     """ASGI: plain tiles answered here, every other request by ``stack`` (the app's middlewares
     and routes)."""
 
     def __init__(self, stack: ASGIApp, api: ApiSettings) -> None:
         self.stack = stack
-        # The stack's own header code, configured as app.py configures the stack's middlewares.
+        # The stack's own header code, with the options app.py gives the stack's middlewares.
         self._ids = RequestIds(stack)
-        self._forwarded = ForwardedHeaders(
-            stack,
-            public_url=api.public_url,
-            trusted_proxies=api.trusted_proxies,
-            fallback_host=f"{api.host}:{api.port}",
-        )
-        self._cache = TierCacheHeaders(stack, public_max_age=api.public_max_age)
+        self._forwarded = ForwardedHeaders(stack, **forwarded_options(api))
+        self._cache = TierCacheHeaders(stack, **cache_options(api))
         self._security = SecurityHeaders(stack)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -104,14 +114,8 @@ class PlainTiles:
         if plain is None or served is None:
             return False
         settled["state"]["principal"] = plain.principal  # for the cache headers
-
-        async def edited(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for edit in edits:  # innermost middleware's first, as the stack applies them
-                    edit(headers, message)
-            await send(message)
-
+        # Innermost middleware's edit first, as the stack applies them.
+        edited = editing(send, *edits)
         await tile_response(served, plain.principal.tier, plain.v)(settled, receive, edited)
         return True
 

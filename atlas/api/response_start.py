@@ -30,11 +30,18 @@ class ResponseStartMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        edit = self.editor(scope)
+        await self.app(scope, receive, editing(send, self.editor(scope)))
 
-        async def edited(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                edit(MutableHeaders(scope=message), message)
-            await send(message)
 
-        await self.app(scope, receive, edited)
+def editing(send: Send, *edits: Editor) -> Send:
+    """``send`` with ``edits`` applied in order to the response start's headers (one
+    middleware's edit, or the edge's copy of the whole stack's: atlas.api.plain_tiles)."""
+
+    async def edited(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = MutableHeaders(scope=message)
+            for edit in edits:
+                edit(headers, message)
+        await send(message)
+
+    return edited
