@@ -58,6 +58,31 @@ def load_average() -> str:
     return "load average (1, 5, 15 min): " + ", ".join(f"{v:.1f}" for v in os.getloadavg())
 
 
+AUTOGROUP = Path("/proc/sys/kernel/sched_autogroup_enabled")
+
+
+def scheduling() -> str:
+    """How Linux shares the CPUs between the servers and PostgreSQL, printed with the figures.
+
+    With ``kernel.sched_autogroup_enabled = 1`` each session (the shell that started PostgreSQL,
+    the one running the benchmark) is a scheduling group with an equal share: at full CPU,
+    PostgreSQL's backends then queue behind each other in bursts of hundreds of milliseconds
+    while the HTTP workers run, and every server's p99 is those bursts (README: Tiles against
+    tipg and nginx). Database servers run with it off, as the benchmark figures quoted do.
+    """
+    try:
+        enabled = AUTOGROUP.read_text().strip()
+    except OSError:
+        return "kernel.sched_autogroup_enabled: not readable (not Linux, or no autogroup support)"
+    if enabled == "0":
+        return "kernel.sched_autogroup_enabled = 0 (one scheduling group: as on a database server)"
+    return (
+        f"kernel.sched_autogroup_enabled = {enabled}: PostgreSQL and the HTTP servers are separate"
+        " scheduling groups, so at full CPU p99 figures measure the kernel's group fairness"
+        " (sysctl -w kernel.sched_autogroup_enabled=0 as on a database server; README)"
+    )
+
+
 def stores(tmp: Path, schema: str | None = None) -> Iterator[tuple[str, Settings]]:
     """The embedded store, then PostGIS in throwaway schemas (or ``schema``) when a URL is set."""
     yield "embedded", Settings(store=StoreSettings(data_dir=tmp / "embedded", database_url=None))

@@ -43,7 +43,7 @@ from urllib.parse import urlencode
 import _wrk
 import httpx
 import shapely
-from _common import ingested, load_average, machine
+from _common import ingested, load_average, machine, scheduling
 from pyproj import Transformer
 
 from atlas.auth.keys import open_keyring
@@ -124,6 +124,7 @@ def main() -> None:
             f"{machine()}; {args.workers} workers per server; {args.requests} distinct requests"
             f" per query, {args.seconds:g} s per server, query and concurrency"
         )
+        print(scheduling())
         print(load_average())
         returned = {query: _check(query, servers, params) for query, params in requests.items()}
         results = _measure(servers, requests, returned, args)

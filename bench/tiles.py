@@ -54,7 +54,7 @@ from pathlib import Path
 import _wrk
 import httpx
 import mapbox_vector_tile
-from _common import database_url, ingested, load_average, machine
+from _common import database_url, ingested, load_average, machine, scheduling
 from features import Server, _free_port, _process, _tree_rss_mb, _wait_ready
 
 from atlas.auth.keys import open_keyring
@@ -153,6 +153,7 @@ def main() -> None:
             f" list and concurrency in {args.rounds} slices; Atlas warm: {args.cache_mb} MB memory"
             " cache per tier and worker, and a disk cache"
         )
+        print(scheduling())
         print(load_average())
         results = _measure(targets, lists, args)
         print(load_average())
