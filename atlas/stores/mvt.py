@@ -318,17 +318,23 @@ def mvt_rows_sql(query: TileQuery, *, ranked: bool = True) -> str:
     xmin, ymin, xmax, ymax = BOX_COLUMNS if query.grid.column == "geom" else TILE_BOX_COLUMNS
     limit = query.limit
     found = f"{xmax} >= {left} AND {xmin} <= {right} AND {ymax} >= {bottom} AND {ymin} <= {top}"
+    cap = f" LIMIT {int(limit) + 1}" if limit is not None else ""
     if parts.generalised is not None:
         a, b, c, d = (repr(v) for v in parts.inside)
         wkb = parts.generalised
         clip = f"NOT ({xmin} >= {a} AND {ymin} >= {b} AND {xmax} <= {c} AND {ymax} <= {d})"
-    else:
-        wkb, clip = f"ST_AsWKB({parts.mvt_geom})", "false"
+        # One flat statement: the stored column is read as is, no CTE needs to name a computed
+        # one (DuckDB spends ≈ 0.25 ms of a 1 ms z16 statement on the CTE's projections).
+        rows = (
+            f"SELECT {parts.attrs}, {wkb} AS wkb__, {clip} AS clip__, {parts.size} AS size__"  # noqa: S608
+            f" FROM {query.table} WHERE {found} AND {wkb} IS NOT NULL AND {query.where}"
+        )
+        return f"{rows} ORDER BY size__ DESC, feature_id" if ranked else rows + cap
+    wkb, clip = f"ST_AsWKB({parts.mvt_geom})", "false"
     columns = f"{', '.join(parts.names)}, wkb__, clip__, size__"
     if ranked:
         select = f"{columns} FROM candidates WHERE wkb__ IS NOT NULL ORDER BY size__ DESC, id"
     else:
-        cap = f" LIMIT {int(limit) + 1}" if limit is not None else ""
         select = f"{columns} FROM candidates WHERE wkb__ IS NOT NULL{cap}"
     return (
         "WITH candidates AS ("  # noqa: S608
