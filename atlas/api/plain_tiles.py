@@ -2,7 +2,8 @@
 
 A warm tile is a dictionary lookup, but through FastAPI it paid the router, parameter
 validation, the dependency graph and the middlewares: about 0.5 ms of a worker for bytes it
-already held (bench/tiles.py: 1,700 warm tiles/s, 1 % of nginx serving the same files); a cold
+already held (bench/tiles.py's first run: 1,700 warm tiles/s on two workers, 1 % of nginx serving
+the same files; through this edge 12,000-15,000, about 0.1 x nginx, README); a cold
 one paid the same on top of its statement (py-spy, one worker, cold z16 tiles on PostGIS: the
 dependency graph alone was 16 % of its Python time). :class:`PlainTiles` wraps the whole
 middleware stack (``AtlasApp.build_middleware_stack``) and answers only the plainest case: a GET

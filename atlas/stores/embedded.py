@@ -503,7 +503,8 @@ def _encoded_tile(  # noqa: PLR0913
     data, kept, drawable = encode_layer(
         layer.collection_id,
         geometries,
-        {n: [python_value(v) for v in column] for n, column in zip(names, columns, strict=False)},
+        # As DuckDB gives them: the encoder writes a DECIMAL as a double itself.
+        dict(zip(names, columns, strict=False)),
         kind=geometry_kind(layer.geometry_type),
         extent=extent,
         offsets=offsets,

@@ -250,7 +250,7 @@ class PostgisStore:
         # The versions catalog in memory, labelled with the switches seen when it was read.
         self._channel = channel_name("atlas_versions", schema)
         self._watch: PostgresNotifications | None = None  # started on the first catalog read
-        self._rows_cache: tuple[tuple[int, int], list[sa.Row[Any]]] | None = None
+        self._rows_cache: tuple[tuple[int, int], dict[str, sa.Row[Any]]] | None = None
         self._local_switches = 0
         # Version tables never change: which tile columns each holds is read once.
         self._tile_columns: dict[str, TileColumns] = {}
@@ -263,16 +263,16 @@ class PostgisStore:
     def collections(self) -> list[CollectionInfo]:
         """Every vector collection with a current version, in catalog order."""
         catalog = self._catalog()
-        rows = {row.collection_id: row for row in self._current_rows()}
+        rows = self._served_rows()
         return [_collection_info(layer, rows[cid]) for cid, layer in catalog.items() if cid in rows]
 
     def collection(self, collection_id: str) -> CollectionInfo:
         """Metadata of the current version; EmptyCollection when never ingested."""
         layer = self._layer(collection_id)
-        rows = self._current_rows(collection_id)
-        if not rows:
+        row = self._served_rows().get(collection_id)
+        if row is None:
             raise EmptyCollection(collection_id)
-        return _collection_info(layer, rows[0])
+        return _collection_info(layer, row)
 
     def query(self, collection_id: str, query: FeatureQuery) -> FeaturePage:
         """Features matching ``query``, one page, and the number matched."""
@@ -538,21 +538,16 @@ class PostgisStore:
     def _stored_tile_columns(self, collection_id: str) -> TileColumns:
         """The tile columns of the collection's current table (none in tables written before
         them, which are then tiled the old way)."""
-        rows = self._current_rows(collection_id)
-        if not rows:
+        row = self._served_rows().get(collection_id)
+        if row is None:
             return TileColumns()  # no current version: the tile's query says so
-        name = rows[0].table_name
-        found = self._tile_columns.get(name)
+        found = self._tile_columns.get(row.table_name)
         if found is None:
-            found = self._tile_columns[name] = TileColumns.of(rows[0].table_columns or ())
+            found = self._tile_columns[row.table_name] = TileColumns.of(row.table_columns or ())
         return found
 
-    def _current_rows(self, collection_id: str | None = None) -> list[sa.Row[Any]]:
-        rows = self._served_rows()
-        return [r for r in rows if collection_id is None or r.collection_id == collection_id]
-
-    def _served_rows(self) -> list[sa.Row[Any]]:
-        """The catalog rows of every current version: from memory while no version switched
+    def _served_rows(self) -> dict[str, sa.Row[Any]]:
+        """The catalog row of each collection's current version, by collection: from memory while no version switched
         since they were read (the listener counts switches; while it is down, from the database)."""
         generation = self._generation()
         cached = self._rows_cache
@@ -560,9 +555,12 @@ class PostgisStore:
             return cached[1]
         table = self._versions
         with self._connection() as conn:
-            rows = list(
-                conn.execute(sa.select(table, self._table_columns()).where(table.c.is_current))
-            )
+            rows = {
+                row.collection_id: row
+                for row in conn.execute(
+                    sa.select(table, self._table_columns()).where(table.c.is_current)
+                )
+            }
         if generation is not None:
             self._rows_cache = (generation, rows)
         return rows
