@@ -296,8 +296,7 @@ class PostgisStore:
             with self._reading(collection_id) as conn:
                 rows = conn.execute(sa.text(sql), params | page).all()
                 if not rows and query.offset:  # past the end: no row carries the count
-                    count_sql = f"SELECT count(*) FROM {view} WHERE {where.sql}"  # noqa: S608
-                    matched = conn.execute(sa.text(count_sql), params).scalar_one()
+                    matched = _matched(conn, view, where)
                 else:
                     matched = rows[0][-1] if rows else 0
             return FeaturePage(
@@ -312,8 +311,7 @@ class PostgisStore:
             if (known := page_count(query, len(rows))) is not None:
                 matched = known
             else:
-                count_sql = f"SELECT count(*) FROM {view} WHERE {where.sql}"  # noqa: S608
-                matched = conn.execute(sa.text(count_sql), params).scalar_one()
+                matched = _matched(conn, view, where)
         return FeaturePage(
             features=[_feature(row, names) for row in rows],
             number_matched=int(matched),
@@ -324,9 +322,8 @@ class PostgisStore:
     def count(self, collection_id: str, query: FeatureQuery) -> int:
         """How many features match ``query`` (paging ignored)."""
         _, view, where = self._prepare(collection_id, query)
-        sql = f"SELECT count(*) FROM {view} WHERE {where.sql}"  # noqa: S608
         with self._reading(collection_id) as conn:
-            return int(conn.execute(sa.text(sql), _bound(where)).scalar_one())
+            return _matched(conn, view, where)
 
     def frame(self, collection_id: str, query: FeatureQuery | None = None) -> gpd.GeoDataFrame:
         """Every matching feature as a GeoDataFrame in EPSG:2154 (one query, one fetch)."""
@@ -702,6 +699,12 @@ class _Staging:
         values = self._store._stage(self._conn, layer, frame, report)
         self.staged[layer.collection_id] = values
         return _version_info(values)
+
+
+def _matched(conn: sa.Connection, view: str, where: Where) -> int:
+    """How many rows of ``view`` match ``where``."""
+    sql = f"SELECT count(*) FROM {view} WHERE {where.sql}"  # noqa: S608
+    return int(conn.execute(sa.text(sql), _bound(where)).scalar_one())
 
 
 def _bound(where: Where) -> dict[str, Any]:
