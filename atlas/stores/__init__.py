@@ -16,6 +16,7 @@ def open_store(settings: StoreSettings) -> FeatureStore:
             schema=settings.database_schema,
             statement_timeout_ms=settings.statement_timeout_ms,
             pool_size=settings.pool_size,
+            parallel_workers=settings.parallel_workers,
         )
     from atlas.stores.embedded import EmbeddedStore
 

@@ -117,21 +117,31 @@ def engine_url(url: str) -> str:
 
 
 def create_pg_engine(
-    url: str, *, pool_size: int, statement_timeout_ms: int, name: str
+    url: str,
+    *,
+    pool_size: int,
+    statement_timeout_ms: int,
+    name: str,
+    parallel_workers: int | None = None,
 ) -> sa.Engine:
-    """A psycopg 3 engine: every statement under the timeout, dead connections replaced.
+    """A psycopg 3 engine: every statement under the timeout, dead connections replaced;
+    ``parallel_workers``: PostgreSQL's ``max_parallel_workers_per_gather`` for its sessions
+    (None: the server's setting).
 
     Shared by the store, the API keys and the audit log, so that all three behave alike when
     the server restarts: a pooled connection the server closed is replaced at checkout
     (:func:`_closed_by_server`), without the round trip ``pool_pre_ping`` costs every checkout.
     """
+    options = f"-c statement_timeout={int(statement_timeout_ms)}"
+    if parallel_workers is not None:
+        options += f" -c max_parallel_workers_per_gather={int(parallel_workers)}"
     engine = sa.create_engine(
         engine_url(url),
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_recycle=1800,
         connect_args={
-            "options": f"-c statement_timeout={int(statement_timeout_ms)}",
+            "options": options,
             "connect_timeout": CONNECT_TIMEOUT_S,
             "application_name": name,
         },
@@ -230,6 +240,7 @@ class PostgisStore:
         schema: str = "atlas",
         statement_timeout_ms: int = 30_000,
         pool_size: int = 5,
+        parallel_workers: int | None = 0,
         layers: Mapping[str, VectorLayer] | None = None,
     ) -> None:
         quote(schema)  # a plain identifier only
@@ -237,8 +248,14 @@ class PostgisStore:
         self.schema = schema
         self.data_schema = f"{schema}_data"
         self._layers = layers  # None: the layer catalog; tests pass their own layers
+        # Serving many requests at once, a statement split over extra processes only takes the
+        # cores the requests beside it wait for (StoreSettings.parallel_workers).
         self._engine = create_pg_engine(
-            url, pool_size=pool_size, statement_timeout_ms=statement_timeout_ms, name="atlas"
+            url,
+            pool_size=pool_size,
+            statement_timeout_ms=statement_timeout_ms,
+            name="atlas",
+            parallel_workers=parallel_workers,
         )
         # Reads in autocommit: one round trip per statement, no BEGIN and ROLLBACK around it.
         self._reader = self._engine.execution_options(isolation_level="AUTOCOMMIT")

@@ -28,7 +28,8 @@ from atlas.layers.base import Classification, FieldSpec, VectorLayer
 from atlas.layers.conform import IngestReport
 from atlas.query.features import FeatureQuery, SortKey
 from atlas.query.filters import Comparison
-from atlas.stores import postgis
+from atlas.settings import StoreSettings
+from atlas.stores import open_store, postgis
 from atlas.stores.base import FeatureStore
 from atlas.stores.postgis import PostgisStore, engine_url
 from atlas.types import BBox, TileXYZ
@@ -520,3 +521,20 @@ def _by_id(store, collection_id: str, feature_id: str):
     """One feature through the contract's query (the store has no by-id method of its own)."""
     (feature,) = store.query(collection_id, FeatureQuery(ids=(feature_id,), limit=1)).features
     return feature
+
+
+def test_statements_run_without_parallel_workers_unless_configured(loaded):
+    """Requests run side by side: a statement split over PostgreSQL's parallel workers only takes
+    the cores the others wait for. The store's sessions say so; a setting restores them."""
+    show = sa.text("SHOW max_parallel_workers_per_gather")
+    with loaded._reading(PLOTS.collection_id) as conn:
+        assert conn.execute(show).scalar_one() == "0"
+    settings = StoreSettings(
+        database_url=postgis_test_url(), database_schema=loaded.schema, parallel_workers=3
+    )
+    store = open_store(settings)
+    try:
+        with store._reading(PLOTS.collection_id) as conn:
+            assert conn.execute(show).scalar_one() == "3"
+    finally:
+        store.close()
