@@ -97,9 +97,12 @@ class ApiSettings(BaseSettings):
     )
     access_log: bool = Field(default=True, description="one log line per request (atlas serve)")
     # The handlers waiting on a store at once per worker; the others wait their turn in order.
-    # anyio's default, 40, let 16 requests of a worker share the GIL at once and starve some.
+    # anyio's default, 40, let 16 requests of a worker share the GIL at once and starve some; 4
+    # let a database on the same cores share them between 8 statements of two workers, so that a
+    # dense tile's 48 ms became 150 (bench/tiles.py's p99, README): 2 keeps one statement per
+    # worker running while the next request's Python work goes on.
     handler_threads: int = Field(
-        default=4, ge=1, le=200, description="request handlers running at once per worker"
+        default=2, ge=1, le=200, description="request handlers running at once per worker"
     )
     default_limit: int = Field(default=100, ge=1)
     max_limit: int = Field(default=10_000, ge=1)
