@@ -67,15 +67,18 @@ from atlas.stores.frames import features_frame, frame_select, unmasked
 from atlas.stores.hilbert import hilbert_order
 from atlas.stores.mvt import (
     BUFFER,
+    TILE_BOX_COLUMNS,
     MvtDialect,
     TileColumns,
     TileQuery,
+    generalised_column,
     mvt_rows_sql,
     mvt_sql,
     tile_column_names,
     tile_columns,
 )
 from atlas.stores.mvt_encoding import encode_layer, geometry_kind
+from atlas.stores.occupancy import Occupancy
 from atlas.stores.sql import column_definitions, quote
 from atlas.stores.where import BOX_COLUMNS, Where, WhereBuilder, order_by, python_value
 from atlas.types import TileXYZ
@@ -134,6 +137,8 @@ class EmbeddedStore:
         self._boxed: set[str] = set()  # attached tables holding BOX_COLUMNS
         self._tile_columns: dict[str, TileColumns] = {}  # attached tables' tile columns
         self._infos: dict[tuple[str, int], CollectionInfo] = {}  # per served version
+        # Per collection, its current table's occupied tiles by zoom (older tables' dropped).
+        self._occupancy: dict[str, tuple[str, dict[int, Occupancy]]] = {}
         self._lock = threading.Lock()
 
     # -- reading -------------------------------------------------------------------------
@@ -236,6 +241,9 @@ class EmbeddedStore:
         query = TileQuery(
             layer, properties, tile, grid, table, where.sql, _MVT, extent, limit, stored
         )
+        generalised = stored.generalised(grid, tile, extent)
+        if generalised and not self._may_hold(collection_id, table, tile):
+            return MvtTile(b"", 0, 0)  # no feature's box meets the tile: nothing to ask DuckDB
         with self._cursor() as cur:
             if not stored.boxed:  # a version written before the tile columns: DuckDB's ST_AsMVT
                 sql, _ = mvt_sql(query)  # DuckDB's dialect writes the numbers in the text
@@ -249,10 +257,28 @@ class EmbeddedStore:
                 rows.sort(key=lambda row: (-row[-1], row[0]))
             else:  # the cap may bite: every candidate, largest first, for the encoder to count
                 rows = cur.execute(mvt_rows_sql(query, ranked=True), where.params).fetchall()
-        generalised = stored.generalised(grid, tile, extent)
         return _encoded_tile(
             layer, properties, rows, tile if generalised else None, extent=extent, limit=limit
         )
+
+    def _may_hold(self, collection_id: str, table: str, tile: TileXYZ) -> bool:
+        """Whether some feature drawn at the tile's zoom has its box meeting the tile (the
+        occupied tiles of a zoom read once per version, ≈ 20 ms for 200,000 parcels)."""
+        held = self._occupancy.get(collection_id)
+        if held is None or held[0] != table:
+            held = self._occupancy[collection_id] = (table, {})
+        found = held[1].get(tile.z)
+        if found is None:
+            drawn = generalised_column(tile.z)  # a feature collapsed at this zoom is not drawn
+            columns = ", ".join(TILE_BOX_COLUMNS)
+            with self._cursor() as cur:
+                boxes = cur.execute(
+                    f"SELECT {columns} FROM {table} WHERE {drawn} IS NOT NULL"  # noqa: S608
+                ).fetchnumpy()
+            found = held[1][tile.z] = Occupancy.of_boxes(
+                tile.z, *(np.asarray(boxes[c], dtype=np.float64) for c in TILE_BOX_COLUMNS)
+            )
+        return found.may_hold(tile.x, tile.y)
 
     def versions(self, collection_id: str) -> list[VersionInfo]:
         """The served versions the catalog keeps, newest (the current one) first."""

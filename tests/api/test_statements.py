@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
+import shapely
 import sqlalchemy as sa
 from psycopg import pq
 
@@ -195,25 +196,41 @@ def test_the_counter_sees_statements(warm):
     assert "plots" in seen[0] and "sites" in seen[1]
 
 
-def _tile_over_parcels(warm, zoom: int) -> tuple[int, int]:
-    """x, y of the zoom-``zoom`` Web Mercator tile at the middle of the parcels' extent."""
+def _tile_of_a_parcel(warm, zoom: int) -> tuple[int, int]:
+    """x, y of the zoom-``zoom`` Web Mercator tile holding a parcel's inner point."""
     import morecantile
 
-    west, south, east, north = warm.get(Tier.B2B, "/collections/parcels").json()["extent"][
-        "spatial"
-    ]["bbox"][0]
-    tile = morecantile.tms.get("WebMercatorQuad").tile((west + east) / 2, (south + north) / 2, zoom)
+    feature = warm.get(Tier.B2B, "/collections/parcels/items?limit=1").json()["features"][0]
+    point = shapely.geometry.shape(feature["geometry"]).representative_point()
+    tile = morecantile.tms.get("WebMercatorQuad").tile(point.x, point.y, zoom)
     return tile.x, tile.y
+
+
+def _tile_url(zoom: int, x: int, y: int) -> str:
+    return f"/collections/parcels/tiles/WebMercatorQuad/{zoom}/{x}/{y}"
 
 
 @pytest.mark.parametrize("zoom", [14, 15])
 def test_a_tile_is_one_statement_then_none(warm, zoom):
-    x, y = _tile_over_parcels(warm, zoom)
-    url = f"/collections/parcels/tiles/WebMercatorQuad/{zoom}/{x}/{y}"
-    seen = _count(warm, url)
+    x, y = _tile_of_a_parcel(warm, zoom)
+    # The embedded store reads once per version which tiles of a zoom hold features (one more
+    # statement for the zoom's first tile): another tile of the zoom first.
+    warm.get(Tier.B2B, _tile_url(zoom, x + 1, y))
+    seen = _count(warm, _tile_url(zoom, x, y))
     assert len(seen) == 1, seen
     assert "parcels" in seen[0]
-    assert _count(warm, url) == []  # the same tile again: from the cache
+    assert _count(warm, _tile_url(zoom, x, y)) == []  # the same tile again: from the cache
+
+
+def test_an_empty_tile_is_no_statement_on_the_embedded_store(warm):
+    """A tile no parcel's box meets (here 40 tiles west of one holding a parcel, in the
+    agglomeration's fields): PostGIS asks its index, the embedded store knows from the zoom's
+    occupied tiles."""
+    x, y = _tile_of_a_parcel(warm, 16)
+    warm.get(Tier.B2B, _tile_url(16, x, y))
+    seen = _count(warm, _tile_url(16, x - 40, y), status=204)
+    store = warm.client.app.state.store
+    assert len(seen) == (0 if store.kind == "embedded" else 1), seen
 
 
 def test_a_tile_out_of_the_grid_reads_nothing(warm):
