@@ -31,7 +31,9 @@ leaving out the smallest; tipg cuts at 10,000 features; tipg keeps a buffer of 2
 around a tile, Atlas 64, so counts may differ by a few features at tile edges), and compares the
 feature counts (Atlas-Tile-Features) of every tile on the two stores. Prints tiles/s, p50 and p99 per server, list and concurrency, the ratios
 (Atlas cold ÷ tipg, Atlas warm ÷ nginx, embedded ÷ PostGIS cold), whether issue 10's targets are
-met, and the load average before and after.
+met (the cold one for Atlas on PostGIS, tipg's peer; the embedded store's is ÷ PostGIS), how the
+kernel groups the processes for scheduling (bench/_common.py: ``scheduling``), and the load
+average before and after.
 """
 
 from __future__ import annotations
@@ -72,6 +74,7 @@ COLD_RATE, COLD_P99 = 1.5, 0.5  # Atlas cold vs tipg: tiles/s at least, p99 at m
 WARM_RATE, WARM_P99_MS, WARM_CONNECTIONS = 0.1, 20.0, 8  # Atlas warm vs nginx static
 EMBEDDED_RATE = 0.5  # embedded vs PostGIS, cold: within 2x
 COLD = ("atlas-postgis-cold", "atlas-embedded-cold")
+COLD_PEER = "atlas-postgis-cold"  # tipg's peer: the same PostGIS, the same view
 WARM = ("atlas-postgis-warm", "atlas-embedded-warm")
 
 
@@ -515,11 +518,13 @@ def _verdicts(row: dict[str, Timing], conns: int) -> list[str]:
     tipg, nginx = row["tipg"], row["nginx"]
     for name in COLD:
         rate, p99 = row[name].rate / tipg.rate, row[name].p99 / tipg.p99
-        met = rate >= COLD_RATE and p99 <= COLD_P99
-        out.append(
-            f"{name} ÷ tipg: {rate:.2f}x tiles/s (target {COLD_RATE}), p99 {p99:.2f}x"
-            f" (target {COLD_P99}): {_met(met)}"
-        )
+        line = f"{name} ÷ tipg: {rate:.2f}x tiles/s, p99 {p99:.2f}x"
+        if name == COLD_PEER:
+            met = rate >= COLD_RATE and p99 <= COLD_P99
+            line += f" (target {COLD_RATE}, p99 {COLD_P99}): {_met(met)}"
+        else:  # the issue sets the embedded store's target against PostGIS, below
+            line += " (for information: the embedded store's target is ÷ PostGIS cold)"
+        out.append(line)
     for name in WARM:
         rate = row[name].rate / nginx.rate
         line = f"{name} ÷ nginx: {rate:.2f}x tiles/s (target {WARM_RATE})"
