@@ -27,7 +27,8 @@ class StoreSettings(BaseSettings):
     # CPU per answer: dense z16 tiles, 2 requests at a time in one process, 67 tiles/s with its
     # default (a thread per core) against 107 with one.
     embedded_threads: int = Field(default=1, ge=1, le=64)
-    # PostgreSQL's parallel workers per statement of the store (max_parallel_workers_per_gather),
+    # PostgreSQL's parallel workers per statement of the store (max_parallel_workers_per_gather
+    # of all its sessions: reads, extracts and ingest writes; index builds have their own),
     # for the same reason: a dense z14 tile took 38 ms with PostgreSQL's default (2 workers, three
     # processes' CPU) against 28 ms alone, and the requests beside it wait for those cores.
     parallel_workers: int = Field(default=0, ge=0, le=64)
