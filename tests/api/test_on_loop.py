@@ -58,11 +58,11 @@ def test_a_bad_key_is_refused_without_a_hop(served, monkeypatch) -> None:
 
 
 def test_handlers_run_a_few_at_a_time_per_worker(served) -> None:
-    """The thread pool's limiter is the setting's (4), not anyio's 40: the rest queue in order."""
+    """The thread pool's limiter is the setting's (2), not anyio's 40: the rest queue in order."""
 
     async def tokens() -> float:
         return anyio.to_thread.current_default_thread_limiter().total_tokens
 
     expected = served.client.app.state.settings.api.handler_threads
-    assert expected == 4
+    assert expected == 2
     assert served.client.portal.call(tokens) == expected
